@@ -1,0 +1,57 @@
+"""ember: define-by-run tensors and autograd with PyTorch's names, on NumPy.
+
+    >>> import ember
+    >>> x = ember.ones(2, 2, requires_grad=True)
+    >>> y = (x * 3).sum()
+    >>> y.backward()
+    >>> x.grad
+    tensor([[3., 3.],
+            [3., 3.]])
+"""
+
+from ember import _dtype
+from ember._dtype import (  # noqa: F401 - the dtype names are ember's public API
+    bool, double, dtype, finfo, float, float16, float32, float64, get_default_dtype, half, iinfo,
+    int, int8, int16, int32, int64, long, promote_types, set_default_dtype, short, uint8,
+)
+from ember.autograd import (
+    enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
+    set_grad_enabled,
+)
+from ember.creation import *  # noqa: F401,F403
+from ember.ops import FAMILIES as _FAMILIES
+from ember.ops.arithmetic import *  # noqa: F401,F403
+from ember.random import (
+    Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state,
+)
+from ember.tensor import Size, Tensor, device
+from ember import autograd, nn, testing  # noqa: E402
+
+for _family in _FAMILIES:
+    globals().update({_name: getattr(_family, _name) for _name in _family.__all__})
+del _family
+
+__version__ = "0.1.0"
+
+
+def result_type(tensor1, tensor2):
+    """The dtype PyTorch's promotion gives for an op on these two operands."""
+    return _dtype.result_type(tensor1, tensor2)
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(input):  # noqa: A002
+    return input.is_floating_point()
+
+
+def numel(input):  # noqa: A002
+    return input.numel()
+
+
+def can_cast(from_, to):
+    import numpy as _np
+
+    return _np.can_cast(from_.np, to.np, "same_kind")

@@ -1,0 +1,278 @@
+"""The backward engine: walks the recorded graph from the outputs to the leaves.
+
+It does the chores every op would otherwise repeat:
+
+- orders the nodes topologically (iteratively, so deep graphs such as long RNN
+  unrolls do not hit Python's recursion limit) in a deterministic order;
+- sums the gradients of a tensor used several times (fan-out);
+- sums a broadcast gradient back to its input's shape, and casts it to its dtype;
+- runs tensor hooks and ``retain_grad``, accumulates into leaves' ``.grad``;
+- skips the nodes that lead to no tensor anybody asked about (``autograd.grad``);
+- frees what nodes saved unless ``retain_graph``; checks for NaN in anomaly mode.
+"""
+
+import numpy as np
+
+from ember._errors import fmt_shape, runtime_error, shape_error
+from ember.autograd.grad_mode import GradMode
+from ember.autograd.broadcast import Cast, SumToSize
+from ember.autograd.node import Anomaly, Node
+from ember.tensor import Tensor
+
+_make = Tensor._make
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulate d(tensors)/d(leaves) into the leaves' ``.grad`` (``ember.autograd.backward``)."""
+    tensors, grads = _roots(tensors, grad_tensors, "backward")
+    only = None if inputs is None else _as_tuple(inputs)
+    found = _run(tensors, grads, retain_graph, create_graph, capture=only, accumulate=True)
+    for t, g in zip(only or (), found):
+        if g is not None and t.grad_fn is not None:  # leaves were accumulated on the way
+            t._grad = g if t._grad is None else t._grad + g
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=None, materialize_grads=False):
+    """Return d(outputs)/d(inputs) without touching any ``.grad`` (``ember.autograd.grad``)."""
+    outputs, grads = _roots(outputs, grad_outputs, "grad")
+    inputs = _as_tuple(inputs)
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor) or not t._requires_grad:
+            raise runtime_error("grad", f"input {i} does not require grad, so it has no gradient")
+    found = _run(outputs, grads, retain_graph, create_graph, capture=inputs, accumulate=False)
+    result = []
+    for i, g in enumerate(found):
+        if g is None:
+            if materialize_grads:
+                g = _make(np.zeros_like(inputs[i]._data))
+            elif not allow_unused:
+                raise runtime_error(
+                    "grad",
+                    f"one of the differentiated Tensors (input {i}, shape "
+                    f"{fmt_shape(inputs[i]._data.shape)}) appears to not have been used in "
+                    "the graph. Set allow_unused=True if this is the desired behavior.",
+                )
+        result.append(g)
+    return tuple(result)
+
+
+def _as_tuple(x):
+    return (x,) if isinstance(x, Tensor) else tuple(x)
+
+
+def _roots(tensors, grad_tensors, op):
+    tensors = _as_tuple(tensors)
+    if grad_tensors is None:
+        grad_tensors = (None,) * len(tensors)
+    grad_tensors = _as_tuple(grad_tensors) if not isinstance(grad_tensors, (list, tuple)) \
+        else tuple(grad_tensors)
+    if len(grad_tensors) != len(tensors):
+        raise runtime_error(op, f"got {len(tensors)} outputs but {len(grad_tensors)} gradients")
+    grads = []
+    for t, g in zip(tensors, grad_tensors):
+        if not t._requires_grad:
+            raise runtime_error(
+                op, "element 0 of tensors does not require grad and does not have a grad_fn"
+            )
+        if g is None:
+            if t._data.size != 1:
+                raise runtime_error(
+                    op,
+                    "grad can be implicitly created only for scalar outputs; pass gradient= "
+                    f"for the output of shape {fmt_shape(t._data.shape)}",
+                )
+            g = _make(np.ones_like(t._data))
+        elif not isinstance(g, Tensor):
+            g = _make(np.asarray(g, dtype=t._data.dtype))
+        elif g._data.shape != t._data.shape:
+            raise shape_error(
+                op,
+                f"gradient has shape {fmt_shape(g._data.shape)} but the output has shape "
+                f"{fmt_shape(t._data.shape)}",
+            )
+        else:
+            # Never hand a user's own tensor to a leaf's .grad, which optimizers change in place.
+            g = g if GradMode.enabled and g._requires_grad else _make(g._data.copy())
+        grads.append(g)
+    return tensors, grads
+
+
+def _key(t):
+    return (t, 0) if t.grad_fn is None else (t.grad_fn, t._output_nr)
+
+
+def _run(tensors, grads, retain_graph, create_graph, capture, accumulate):
+    if retain_graph is None:
+        retain_graph = create_graph
+    wanted = None if capture is None else {_key(t): i for i, t in enumerate(capture)}
+    pending = {}
+    for t, g in zip(tensors, grads):
+        target, nr = _key(t)
+        _add(pending, target, nr, g, t._data.shape, t._data.dtype)
+    order = _topological_order([_key(t)[0] for t in tensors], wanted)
+    found = [None] * (0 if capture is None else len(capture))
+    handed = set()  # ids of arrays stored in a .grad during this run
+    prev = GradMode.enabled
+    GradMode.enabled = create_graph
+    try:
+        for target in order:
+            slots = pending.pop(target, None)
+            if slots is None:
+                continue
+            if isinstance(target, Node):
+                _run_node(target, slots, pending, wanted, found, retain_graph)
+            else:
+                _reach_leaf(target, slots[0], wanted, found, accumulate, handed)
+    finally:
+        GradMode.enabled = prev
+    return found
+
+
+def _topological_order(roots, wanted):
+    """Nodes and leaves reachable from the roots, each after every node that feeds it.
+
+    With ``wanted`` (``autograd.grad``, ``backward(inputs=...)``), only the nodes from
+    which a wanted tensor can be reached are kept.
+    """
+    wanted_targets = None if wanted is None else {k[0] for k in wanted}
+    post, useful, visited = [], {}, set()
+    for root in roots:
+        if root in visited:
+            continue
+        visited.add(root)
+        stack = [(root, _children(root))]
+        while stack:
+            node, children = stack[-1]
+            for child in children:
+                if child not in visited:
+                    visited.add(child)
+                    stack.append((child, _children(child)))
+                    break
+            else:
+                stack.pop()
+                post.append(node)
+                if wanted_targets is not None:
+                    useful[node] = node in wanted_targets or any(
+                        useful.get(c, False) for c in _children(node))
+    post.reverse()
+    if wanted_targets is None:
+        return post
+    return [n for n in post if useful[n]]
+
+
+def _children(target):
+    if isinstance(target, Node):
+        return [e[0] for e in target.next_edges if e is not None]
+    return []
+
+
+def _add(pending, target, nr, g, shape, dtype):
+    """Add gradient ``g`` for output ``nr`` of ``target``, reduced to ``shape`` and ``dtype``."""
+    if g._data.shape != shape:
+        g = SumToSize.apply(g, shape=shape)
+    if g._data.dtype != dtype:
+        g = Cast.apply(g, dtype=dtype)
+    slots = pending.get(target)
+    if slots is None:
+        n_out = 1 if isinstance(target, Tensor) else target._n_out
+        slots = pending[target] = [None] * n_out
+    old = slots[nr]
+    if old is None:
+        slots[nr] = g
+    elif GradMode.enabled:
+        slots[nr] = old + g
+    else:
+        slots[nr] = _make(old._data + g._data)
+
+
+def _run_node(node, slots, pending, wanted, found, retain_graph):
+    node._check_alive()
+    hooks = node._hooks
+    for nr, g in enumerate(slots):
+        if g is None:
+            continue
+        if hooks is not None and nr in hooks:
+            g = slots[nr] = _call_hooks(hooks[nr], g)
+        if wanted is not None:
+            i = wanted.get((node, nr))
+            if i is not None:
+                found[i] = g
+    if len(slots) == 1:
+        grads_in = node.backward(slots[0])
+    else:
+        grads_in = node.backward(*_materialize(node, slots))
+    if type(grads_in) is not tuple:
+        grads_in = (grads_in,)
+    if hooks is not None and "post" in hooks:
+        for hook in hooks["post"]:
+            hook(grads_in, tuple(slots))
+    if Anomaly.enabled:
+        _check_nan(node, grads_in)
+    edges = node.next_edges
+    if len(grads_in) != len(edges):
+        raise runtime_error(node.name(), f"backward returned {len(grads_in)} gradients for "
+                                         f"{len(edges)} inputs")
+    for edge, g in zip(edges, grads_in):
+        if edge is not None and g is not None:
+            _add(pending, edge[0], edge[1], g, edge[2], edge[3])
+    if not retain_graph:
+        node._release()
+
+
+def _materialize(node, slots):
+    """Zeros for outputs that received no gradient (PyTorch's materialize_grads)."""
+    shapes = getattr(node, "_out_meta", None)
+    if shapes is None:
+        return slots
+    return [_make(np.zeros(s, d)) if g is None else g for g, (s, d) in zip(slots, shapes)]
+
+
+def _call_hooks(hooks, g):
+    for hook in list(hooks):
+        new = hook(g)
+        if new is not None:
+            g = new
+    return g
+
+
+def _reach_leaf(leaf, g, wanted, found, accumulate, handed):
+    if leaf._hooks:
+        g = _call_hooks(leaf._hooks, g)
+    if wanted is not None:
+        i = wanted.get((leaf, 0))
+        if i is None:
+            return
+        found[i] = g
+    if not accumulate:
+        return
+    old = leaf._grad
+    if GradMode.enabled:  # create_graph: the gradient stays in the graph
+        leaf._grad = g if old is None else old + g
+    elif old is None:
+        leaf._grad = _make(_owned(g._data, handed))
+    else:
+        np.add(old._data, g._data, out=old._data, casting="unsafe")
+
+
+def _owned(arr, handed):
+    """``arr`` if no other ``.grad`` or view can see it, else a copy.
+
+    Optimizers update ``.grad`` in place, so two leaves must never share one array;
+    a gradient passed through ``add`` or a reshape reaches several leaves unchanged.
+    """
+    if arr.base is not None or id(arr) in handed or not arr.flags.writeable:
+        arr = arr.copy()
+    handed.add(id(arr))
+    return arr
+
+
+def _check_nan(node, grads_in):
+    for i, g in enumerate(grads_in):
+        if g is not None and g._data.dtype.kind == "f" and np.isnan(g._data).any():
+            where = getattr(node, "_created_at", None) or "an unknown line"
+            raise runtime_error(
+                "detect_anomaly",
+                f"Function '{node.name()}' returned nan values in its {i}th output; "
+                f"the forward op '{type(node).__name__.lower()}' was called at {where}",
+            )

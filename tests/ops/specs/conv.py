@@ -1,0 +1,3 @@
+"""Op specifications: conv."""
+
+SPECS = []

@@ -1,0 +1,3 @@
+"""Op specifications: unary."""
+
+SPECS = []

@@ -9,6 +9,8 @@
             [3., 3.]])
 """
 
+import warnings as _warnings
+
 from ember import _dtype
 from ember._dtype import (  # noqa: F401 - the dtype names are ember's public API
     bool, double, dtype, finfo, float, float16, float32, float64, get_default_dtype, half, iinfo,
@@ -32,6 +34,10 @@ for _family in _FAMILIES:
 del _family
 
 __version__ = "0.1.0"
+
+# PyTorch computes inf and nan silently; NumPy warns. Silence NumPy's floating-point
+# warnings only where ember's own code called it, so users' NumPy code keeps its warnings.
+_warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"ember\.")
 
 
 def result_type(tensor1, tensor2):

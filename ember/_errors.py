@@ -39,6 +39,14 @@ def _with_line(message):
 class ShapeError(RuntimeError, ValueError):
     """Shapes that do not fit an op. A RuntimeError, as in PyTorch, and a ValueError."""
 
+    ember = True
+
+
+def mark(exc):
+    """Tag an exception as already phrased by ember, so no layer rewraps it."""
+    exc.ember = True
+    return exc
+
 
 def shape_error(op, message):
     """``ShapeError("op: message (file.py:line)")``."""
@@ -47,22 +55,22 @@ def shape_error(op, message):
 
 def type_error(op, message):
     """``TypeError("op: message (file.py:line)")`` for wrong dtypes or argument types."""
-    return TypeError(_with_line(f"{op}: {message}"))
+    return mark(TypeError(_with_line(f"{op}: {message}")))
 
 
 def index_error(op, message):
     """``IndexError("op: message (file.py:line)")`` for indices out of range."""
-    return IndexError(_with_line(f"{op}: {message}"))
+    return mark(IndexError(_with_line(f"{op}: {message}")))
 
 
 def value_error(op, message):
     """``ValueError("op: message (file.py:line)")`` for bad argument values."""
-    return ValueError(_with_line(f"{op}: {message}"))
+    return mark(ValueError(_with_line(f"{op}: {message}")))
 
 
 def runtime_error(op, message):
     """``RuntimeError("op: message (file.py:line)")`` for misuse of autograd and the like."""
-    return RuntimeError(_with_line(f"{op}: {message}"))
+    return mark(RuntimeError(_with_line(f"{op}: {message}")))
 
 
 def fmt_shape(shape):

@@ -32,6 +32,9 @@ class SumToSize(Op):
 
     def forward(self, x, shape):
         shape = tuple(shape)
+        if shape == x.shape:
+            self.in_shape = shape
+            return x
         if not _broadcastable(shape, x.shape):
             raise shape_error("sum_to_size", f"size {fmt_shape(shape)} is not expandable "
                                              f"to the tensor's size {fmt_shape(x.shape)}")
@@ -48,6 +51,9 @@ class Expand(Op):
     is_view = True
 
     def forward(self, x, shape):
+        if shape == x.shape:
+            self.in_shape = shape
+            return x
         shape = tuple(x.shape[i - len(shape) + x.ndim] if s == -1 else s
                       for i, s in enumerate(shape))
         if not _broadcastable(x.shape, shape):

@@ -11,6 +11,8 @@ It does the chores every op would otherwise repeat:
 - frees what nodes saved unless ``retain_graph``; checks for NaN in anomaly mode.
 """
 
+from heapq import heappop, heappush
+
 import numpy as np
 
 from ember._errors import fmt_shape, runtime_error, shape_error
@@ -103,62 +105,62 @@ def _key(t):
 
 
 def _run(tensors, grads, retain_graph, create_graph, capture, accumulate):
+    """Propagate ``grads`` from ``tensors`` back through the graph.
+
+    Nodes run in decreasing creation order (``Node._seq``, as in PyTorch's engine): a
+    node is always created after the nodes of its inputs, so by the time a node runs,
+    every gradient that flows into it has arrived. Leaves are finished last, in the
+    order they were first reached.
+    """
     if retain_graph is None:
         retain_graph = create_graph
     wanted = None if capture is None else {_key(t): i for i, t in enumerate(capture)}
-    pending = {}
+    pending, heap = {}, []
     for t, g in zip(tensors, grads):
         target, nr = _key(t)
-        _add(pending, target, nr, g, t._data.shape, t._data.dtype)
-    order = _topological_order([_key(t)[0] for t in tensors], wanted)
+        _add(pending, heap, target, nr, g, t._data.shape, t._data.dtype)
+    useful = None if wanted is None else _useful([_key(t)[0] for t in tensors], wanted)
     found = [None] * (0 if capture is None else len(capture))
     handed = set()  # ids of arrays stored in a .grad during this run
     prev = GradMode.enabled
     GradMode.enabled = create_graph
     try:
-        for target in order:
-            slots = pending.pop(target, None)
-            if slots is None:
-                continue
-            if isinstance(target, Node):
-                _run_node(target, slots, pending, wanted, found, retain_graph)
-            else:
-                _reach_leaf(target, slots[0], wanted, found, accumulate, handed)
+        while heap:
+            node = heappop(heap)[1]
+            slots = pending.pop(node)
+            if useful is None or node in useful:
+                _run_node(node, slots, pending, heap, wanted, found, retain_graph)
+        for leaf, slots in pending.items():
+            _reach_leaf(leaf, slots[0], wanted, found, accumulate, handed)
     finally:
         GradMode.enabled = prev
     return found
 
 
-def _topological_order(roots, wanted):
-    """Nodes and leaves reachable from the roots, each after every node that feeds it.
-
-    With ``wanted`` (``autograd.grad``, ``backward(inputs=...)``), only the nodes from
-    which a wanted tensor can be reached are kept.
-    """
-    wanted_targets = None if wanted is None else {k[0] for k in wanted}
-    post, useful, visited = [], {}, set()
+def _useful(roots, wanted):
+    """The nodes from which a wanted tensor can be reached (for ``autograd.grad``)."""
+    wanted_targets = {k[0] for k in wanted}
+    post, visited = [], set()
     for root in roots:
         if root in visited:
             continue
         visited.add(root)
-        stack = [(root, _children(root))]
+        stack = [(root, iter(_children(root)))]
         while stack:
             node, children = stack[-1]
             for child in children:
                 if child not in visited:
                     visited.add(child)
-                    stack.append((child, _children(child)))
+                    stack.append((child, iter(_children(child))))
                     break
             else:
                 stack.pop()
                 post.append(node)
-                if wanted_targets is not None:
-                    useful[node] = node in wanted_targets or any(
-                        useful.get(c, False) for c in _children(node))
-    post.reverse()
-    if wanted_targets is None:
-        return post
-    return [n for n in post if useful[n]]
+    useful = set()
+    for node in post:  # children come before their parents in post-order
+        if node in wanted_targets or any(c in useful for c in _children(node)):
+            useful.add(node)
+    return useful
 
 
 def _children(target):
@@ -167,7 +169,7 @@ def _children(target):
     return []
 
 
-def _add(pending, target, nr, g, shape, dtype):
+def _add(pending, heap, target, nr, g, shape, dtype):
     """Add gradient ``g`` for output ``nr`` of ``target``, reduced to ``shape`` and ``dtype``."""
     if g._data.shape != shape:
         g = SumToSize.apply(g, shape=shape)
@@ -175,8 +177,11 @@ def _add(pending, target, nr, g, shape, dtype):
         g = Cast.apply(g, dtype=dtype)
     slots = pending.get(target)
     if slots is None:
-        n_out = 1 if isinstance(target, Tensor) else target._n_out
-        slots = pending[target] = [None] * n_out
+        if isinstance(target, Tensor):
+            slots = pending[target] = [None]
+        else:
+            slots = pending[target] = [None] * target._n_out
+            heappush(heap, (-target._seq, target))
     old = slots[nr]
     if old is None:
         slots[nr] = g
@@ -186,7 +191,7 @@ def _add(pending, target, nr, g, shape, dtype):
         slots[nr] = _make(old._data + g._data)
 
 
-def _run_node(node, slots, pending, wanted, found, retain_graph):
+def _run_node(node, slots, pending, heap, wanted, found, retain_graph):
     node._check_alive()
     hooks = node._hooks
     for nr, g in enumerate(slots):
@@ -215,7 +220,7 @@ def _run_node(node, slots, pending, wanted, found, retain_graph):
                                          f"{len(edges)} inputs")
     for edge, g in zip(edges, grads_in):
         if edge is not None and g is not None:
-            _add(pending, edge[0], edge[1], g, edge[2], edge[3])
+            _add(pending, heap, edge[0], edge[1], g, edge[2], edge[3])
     if not retain_graph:
         node._release()
 

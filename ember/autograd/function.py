@@ -27,7 +27,7 @@ import numpy as np
 
 from ember._errors import runtime_error
 from ember.autograd.grad_mode import GradMode, no_grad
-from ember.autograd.node import Anomaly, Node, _creation_site, _edge, _modified
+from ember.autograd.node import Anomaly, Node, _creation_site, _edge, _modified, next_seq
 from ember.tensor import Tensor
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
@@ -118,6 +118,7 @@ class Function:
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
         record = GradMode.enabled and any(ctx.needs_input_grad)
         if record:
+            ctx._seq = next_seq()
             ctx.next_edges = tuple(_edge(a) if isinstance(a, Tensor) else None for a in args)
         with no_grad():
             if cls.setup_context is not Function.setup_context:

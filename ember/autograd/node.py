@@ -22,9 +22,11 @@ Example:
     ...         return grad_out * 2 * x
 """
 
+import itertools
+
 import numpy as np
 
-from ember._errors import ShapeError, fmt_shape, runtime_error, user_line
+from ember._errors import ShapeError, fmt_shape, mark, runtime_error, user_line
 from ember.autograd.grad_mode import GradMode
 from ember.tensor import Tensor, _HookHandle
 
@@ -32,6 +34,8 @@ __all__ = ["Node", "Op", "Anomaly"]
 
 _new = object.__new__
 _make = Tensor._make
+# Creation order of recorded nodes; the engine runs nodes from the newest to the oldest.
+next_seq = itertools.count().__next__
 
 
 class Anomaly:
@@ -58,7 +62,7 @@ class Node:
     """
 
     __slots__ = ("next_edges", "needs_input_grad", "_n_out", "_hooks", "_released",
-                 "_created_at", "__dict__", "__weakref__")
+                 "_created_at", "_seq", "__dict__", "__weakref__")
 
     def name(self):
         return f"{type(self).__name__}Backward0"
@@ -105,16 +109,16 @@ class Op(Node):
 
     differentiable = True
     is_view = False
+    _save_in = _save_out = ()
 
     @classmethod
     def apply(cls, *inputs, **params):
         """Run ``forward`` on the inputs' arrays, wrap the result, and record it if needed."""
         self = _new(cls)
-        self._save_in = self._save_out = ()
         try:
             out = self.forward(*[t._data for t in inputs], **params)
         except (ValueError, IndexError, TypeError, np.exceptions.AxisError) as exc:
-            if getattr(exc, "ember", False) or isinstance(exc, ShapeError):
+            if getattr(exc, "ember", False):  # already a sentence from ember._errors
                 raise
             raise self.error(inputs, params, exc) from None
         record = GradMode.enabled and cls.differentiable
@@ -128,7 +132,12 @@ class Op(Node):
             outs = tuple(_wrap(o, self if record else None, i) for i, o in enumerate(out))
             first = outs[0]
         else:
-            outs = first = _wrap(out, self if record else None, 0)
+            if type(out) is not np.ndarray:
+                out = np.asarray(out)
+            if record and out.dtype.kind == "f":
+                outs = first = _make(out, True, self, 0)
+            else:
+                outs = first = _make(out)
         if self.is_view:
             first._vbox = inputs[0]._vbox
             first._base = inputs[0]
@@ -140,6 +149,7 @@ class Op(Node):
         self.next_edges = tuple([_edge(t) for t in inputs])
         self.needs_input_grad = tuple([e is not None for e in self.next_edges])
         self._n_out = len(outs) if type(outs) is tuple else 1
+        self._seq = next_seq()
         self._hooks = None
         self._released = False
         if self._save_in:
@@ -196,9 +206,9 @@ class Op(Node):
         where = user_line()
         message = f"{message} ({where})" if where else message
         if isinstance(exc, IndexError):
-            return IndexError(message)
+            return mark(IndexError(message))
         if isinstance(exc, TypeError):
-            return TypeError(message)
+            return mark(TypeError(message))
         return ShapeError(message)
 
 

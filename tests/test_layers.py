@@ -1,0 +1,67 @@
+"""Imports only go downward through ember's layers (DESIGN.md), and ember never imports
+torch or pickle."""
+
+import ast
+import pathlib
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[1] / "ember"
+
+# Layer of each package/module, top (0) to bottom; a module may import only from its
+# own layer or lower-numbered ones.
+LAYERS = [
+    ("ember._dtype", "ember._errors", "ember._format"),
+    ("ember.tensor", "ember.autograd", "ember.random", "ember.creation"),
+    ("ember.ops",),
+    ("ember.nn", "ember.testing"),
+]
+
+
+def layer_of(module):
+    for i, names in enumerate(LAYERS):
+        if any(module == n or module.startswith(n + ".") for n in names):
+            return i
+    return len(LAYERS)  # the package root and anything newer sit at the bottom
+
+
+def imports(path):
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module
+            yield from (f"{node.module}.{a.name}" for a in node.names)
+
+
+def modules():
+    for path in sorted(ROOT.rglob("*.py")):
+        rel = path.relative_to(ROOT.parent).with_suffix("")
+        name = ".".join(rel.parts).removesuffix(".__init__")
+        yield name, path
+
+
+def test_imports_only_go_downward():
+    bad = []
+    for name, path in modules():
+        if name == "ember":
+            continue
+        mine = layer_of(name)
+        for imported in imports(path):
+            if imported.startswith("ember.") and imported != "ember" and layer_of(imported) > mine:
+                bad.append(f"{name} imports {imported}")
+    assert not bad, "upward imports:\n" + "\n".join(sorted(set(bad)))
+
+
+def test_no_torch_or_pickle_in_ember():
+    bad = [f"{name}: {imp}" for name, path in modules() for imp in imports(path)
+           if imp.split(".")[0] in {"torch", "pickle", "cloudpickle", "dill"}]
+    assert not bad, bad
+
+
+def test_import_is_light():
+    code = ("import sys, ember; heavy = [m for m in ('torch', 'scipy', 'matplotlib', 'pandas', "
+            "'numba', 'tensorboard') if m in sys.modules]; print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

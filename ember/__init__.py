@@ -20,6 +20,7 @@ from ember.autograd import (
     enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
     set_grad_enabled,
 )
+from ember._format import set_printoptions
 from ember.creation import *  # noqa: F401,F403
 from ember.ops import FAMILIES as _FAMILIES
 from ember.ops.arithmetic import *  # noqa: F401,F403

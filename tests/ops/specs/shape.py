@@ -1,23 +1,106 @@
-"""Op specifications: shape ops."""
+"""Op specifications: shape ops (ember/ops/shape.py), views of parts (views.py) and
+rearrangements (rearrange.py)."""
 
-from tests.ops.harness import F, Spec
+import numpy as np
 
-SPECS = [
+from tests.ops.harness import Arr, F, I, Spec
+
+NC = F((4, 3), noncontig=True)  # a non-contiguous (transposed) (4, 3) input
+
+RESHAPE = [
     Spec("reshape", lambda m, a: a.reshape(4, 3), [[(3, 4)], [F((3, 4), noncontig=True)]]),
-    Spec("reshape_infer", lambda m, a: m.reshape(a, (-1,)), [[(2, 3, 2)]]),
+    Spec("reshape_infer", lambda m, a: m.reshape(a, (-1,)), [[(2, 3, 2)], [()]]),
+    Spec("reshape_tuple_infer", lambda m, a: a.reshape((2, -1, 3)), [[(3, 4)], [NC]]),
+    Spec("reshape_scalar", lambda m, a: a.reshape(()), [[(1, 1)]]),
     Spec("view", lambda m, a: a.view(2, 6), [[(3, 4)]]),
+    Spec("view_infer", lambda m, a: a.view((-1, 2)), [[(3, 4)], [(2, 1, 2)]]),
+    Spec("view_as", lambda m, a, b: a.view_as(b), [[(3, 4), Arr(np.zeros((2, 6)))]]),
+    Spec("reshape_as", lambda m, a, b: a.reshape_as(b), [[NC, Arr(np.zeros((12,)))]]),
+    Spec("flatten", lambda m, a: a.flatten(), [[(2, 3, 2)], [NC], [()]]),
+    Spec("flatten_dims", lambda m, a: m.flatten(a, 1), [[(2, 3, 2)], [(2, 3)]]),
+    Spec("flatten_neg", lambda m, a: a.flatten(-3, -2), [[(2, 3, 2, 1)], [(3, 2, 2)]]),
+    Spec("flatten_one", lambda m, a: a.flatten(1, 1), [[(2, 3, 2)]]),
+    Spec("unflatten", lambda m, a: a.unflatten(1, (2, 3)), [[(2, 6)], [F((2, 6), noncontig=True)]]),
+    Spec("unflatten_neg_infer", lambda m, a: m.unflatten(a, -1, (-1, 2)), [[(3, 4)], [(8,)]]),
+    Spec("ravel", lambda m, a: m.ravel(a), [[(3, 4)], [NC], [()]]),
     Spec("permute", lambda m, a: a.permute(2, 0, 1), [[(2, 3, 4)]]),
-    Spec("transpose", lambda m, a: a.transpose(0, -1), [[(2, 3, 4)]]),
+    Spec("permute_neg", lambda m, a: m.permute(a, (-1, 0, -2)), [[(2, 3, 4)]]),
+    Spec("transpose", lambda m, a: a.transpose(0, -1), [[(2, 3, 4)], [NC]]),
     Spec("T", lambda m, a: a.T, [[(2, 3)]]),
     Spec("mT", lambda m, a: a.mT, [[(2, 3, 4)]]),
-    Spec("squeeze", lambda m, a: a.squeeze(), [[(1, 3, 1, 2)]]),
-    Spec("squeeze_dim", lambda m, a: a.squeeze(2), [[(1, 3, 1, 2)]]),
-    Spec("unsqueeze", lambda m, a: a.unsqueeze(-1), [[(3, 2)]]),
+    Spec("squeeze", lambda m, a: a.squeeze(), [[(1, 3, 1, 2)], [(1,)]]),
+    Spec("squeeze_dim", lambda m, a: a.squeeze(2), [[(1, 3, 1, 2)], [(3, 2, 2)]]),
+    Spec("squeeze_dims", lambda m, a: a.squeeze((0, -2, 1)), [[(1, 3, 1, 2)]]),
+    Spec("unsqueeze", lambda m, a: a.unsqueeze(-1), [[(3, 2)], [()]]),
+    Spec("unsqueeze_front", lambda m, a: m.unsqueeze(a, 0), [[NC]]),
     Spec("expand", lambda m, a: a.expand(2, 3, 4), [[(3, 1)]]),
     Spec("expand_keep", lambda m, a: a.expand(-1, 4), [[(3, 1)]]),
+    Spec("expand_new_dims", lambda m, a: a.expand(2, -1, -1), [[(3, 1)], [NC]]),
+    Spec("expand_as", lambda m, a, b: a.expand_as(b), [[(3, 1), Arr(np.zeros((2, 3, 4)))]]),
     Spec("broadcast_to", lambda m, a: m.broadcast_to(a, (2, 3)), [[(3,)]]),
-    Spec("clone", lambda m, a: a.clone(), [[(3,)]]),
+    Spec("clone", lambda m, a: a.clone(), [[(3,)], [NC]]),
+    Spec("contiguous", lambda m, a: a.contiguous() * 1, [[NC], [(3,)]]),
     Spec("movedim", lambda m, a: m.movedim(a, 0, -1), [[(2, 3, 4)]]),
     Spec("to_float64", lambda m, a: a.float().double(), [[(3,)]], gradcheck=False,
          gradgradcheck=False),
+    Spec("atleast_1d", lambda m, a: m.atleast_1d(a), [[()], [(3,)]]),
+    Spec("atleast_2d", lambda m, a, b: m.atleast_2d(a, b), [[(), (3,)], [(2, 3), (2, 1, 2)]]),
+    Spec("atleast_3d", lambda m, a, b, c: m.atleast_3d([a, b, c]), [[(), (3,), (2, 3)]]),
 ]
+
+VIEWS = [
+    Spec("narrow", lambda m, a: a.narrow(1, 1, 2), [[(3, 4)], [NC]]),
+    Spec("narrow_neg", lambda m, a: m.narrow(a, -1, -3, 2), [[(3, 4)], [(2, 3, 4)]]),
+    Spec("select", lambda m, a: a.select(0, -1), [[(3, 4)], [NC], [(3,)]]),
+    Spec("select_neg_dim", lambda m, a: m.select(a, -1, 2), [[(2, 3, 4)]]),
+    Spec("diagonal", lambda m, a: a.diagonal(), [[(3, 4)], [NC], [(3, 3)]]),
+    Spec("diagonal_offset", lambda m, a: m.diagonal(a, 1), [[(3, 4)], [(4, 3)]]),
+    Spec("diagonal_below", lambda m, a: a.diagonal(-1), [[(3, 4)], [NC]]),
+    Spec("diagonal_dims", lambda m, a: a.diagonal(1, -1, 0), [[(3, 2, 4)]]),
+    Spec("diag_vector", lambda m, a: m.diag(a), [[(3,)]]),
+    Spec("diag_vector_offset", lambda m, a: m.diag(a, -1), [[(3,)]]),
+    Spec("diag_matrix", lambda m, a: a.diag(1), [[(3, 4)], [NC]]),
+    Spec("diag_embed", lambda m, a: m.diag_embed(a), [[(2, 3)], [(3,)]]),
+    Spec("diag_embed_dims", lambda m, a: a.diag_embed(1, 0, 2), [[(2, 3)], [NC]]),
+    Spec("diag_embed_below", lambda m, a: m.diag_embed(a, -1, 0, -1), [[(2, 3, 2)]]),
+    Spec("trace", lambda m, a: m.trace(a), [[(3, 4)], [NC]]),
+    Spec("unfold_overlap", lambda m, a: a.unfold(1, 3, 2), [[(2, 7)], [F((2, 7), noncontig=True)]]),
+    Spec("unfold_disjoint", lambda m, a: a.unfold(-1, 2, 2), [[(2, 6)], [(2, 5)]]),
+    Spec("unfold_gaps", lambda m, a: a.unfold(0, 2, 3), [[(8, 2)]]),
+    Spec("unfold_step1", lambda m, a: a.unfold(-2, 2, 1), [[(2, 4, 3)]]),
+]
+
+REARRANGE = [
+    Spec("repeat", lambda m, a: a.repeat(2, 1, 2), [[(2, 3)], [NC]]),
+    Spec("repeat_same_dims", lambda m, a: a.repeat(2, 3), [[(3,), ], [(2, 1)]]),
+    Spec("repeat_scalar", lambda m, a: a.repeat(3), [[()]]),
+    Spec("tile", lambda m, a: m.tile(a, (2,)), [[(2, 3)], [NC]]),
+    Spec("tile_more", lambda m, a: a.tile((2, 1, 2)), [[(2, 3)]]),
+    Spec("repeat_interleave", lambda m, a: a.repeat_interleave(2, 0), [[(2, 3)], [NC]]),
+    Spec("repeat_interleave_flat", lambda m, a: m.repeat_interleave(a, 3), [[(2, 3)], [()]]),
+    Spec("repeat_interleave_tensor", lambda m, a, r: m.repeat_interleave(a, r, dim=-1),
+         [[(2, 3), Arr(np.array([1, 0, 2]))], [NC, Arr(np.array([2, 2, 1]))]]),
+    Spec("repeat_interleave_zero", lambda m, a: a.repeat_interleave(0, 1), [[(2, 3)]]),
+    Spec("repeat_interleave_counts", lambda m, r: m.repeat_interleave(r),
+         [[I((4,), 0, 3)]], grad=False),
+    Spec("flip", lambda m, a: a.flip(0, -1), [[(2, 3, 2)], [NC]]),
+    Spec("flip_list", lambda m, a: m.flip(a, [1]), [[(2, 3)], [(2, 3, 2)]]),
+    Spec("fliplr", lambda m, a: m.fliplr(a), [[(2, 3)], [NC]]),
+    Spec("flipud", lambda m, a: a.flipud(), [[(3,)], [NC]]),
+    Spec("roll", lambda m, a: m.roll(a, 2), [[(3, 4)], [NC]]),
+    Spec("roll_dims", lambda m, a: a.roll((1, -2), (0, -1)), [[(3, 4)], [NC]]),
+    Spec("roll_dim", lambda m, a: a.roll(-1, 1), [[(2, 3, 2)]]),
+    Spec("rot90", lambda m, a: m.rot90(a), [[(3, 4)], [NC]]),
+    Spec("rot90_k", lambda m, a: a.rot90(-1, (1, 0)), [[(3, 4)]]),
+    Spec("rot90_3d", lambda m, a: a.rot90(2, (0, -1)), [[(2, 3, 4)]]),
+    Spec("rot90_k3", lambda m, a: a.rot90(3, [-1, -2]), [[(2, 3, 2)]]),
+    Spec("tril", lambda m, a: m.tril(a), [[(3, 4)], [NC], [(2, 3, 3)]]),
+    Spec("tril_offset", lambda m, a: a.tril(1), [[(3, 4)]]),
+    Spec("tril_below", lambda m, a: a.tril(-1), [[(4, 3)]]),
+    Spec("triu", lambda m, a: m.triu(a), [[(3, 4)], [NC], [(2, 3, 3)]]),
+    Spec("triu_offset", lambda m, a: a.triu(2), [[(3, 4)]]),
+    Spec("triu_below", lambda m, a: m.triu(a, diagonal=-1), [[(4, 3)]]),
+    Spec("tril_int", lambda m, a: a.tril(), [[I((3, 3), -5, 5)]], grad=False),
+]
+
+SPECS = RESHAPE + VIEWS + REARRANGE

@@ -1,5 +1,9 @@
-"""Neural-network building blocks. (Layers arrive with the modules issue.)"""
+"""Neural-network building blocks: Module, Parameter, containers and ``functional``."""
 
 from ember.nn import functional
+from ember.nn.containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
+from ember.nn.module import Module
+from ember.nn.parameter import Buffer, Parameter
 
-__all__ = ["functional"]
+__all__ = ["functional", "Module", "Parameter", "Buffer", "Sequential", "ModuleList",
+           "ModuleDict", "ParameterList", "ParameterDict"]

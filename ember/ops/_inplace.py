@@ -7,8 +7,10 @@ takes the op as its new history, and its version counter is bumped. Backward che
 that counter for every tensor it saved, so using a value that was overwritten later
 raises instead of giving a silently wrong gradient. Two cases are refused, as in
 PyTorch: a leaf that requires grad (its ``.grad`` would be meaningless), and, while
-recording, a view whose base requires grad (the base's history cannot be rewritten
-from the view here).
+recording, a view whose base requires grad, unless basic indexing made it: then the
+new values go into the base and the view is taken again (``y[0] += 1``; see
+``write_through_base`` in ``_index_primitives.py``); other views cannot rewrite the
+base's history.
 """
 
 import numpy as np
@@ -29,6 +31,12 @@ def apply_inplace(name, fn, self, *args, **kwargs):
         _write(name, self, result._data)
         self._vbox[0] += 1
         return self
+    if self._base is not None and self._base._requires_grad:
+        from ember.ops._index_primitives import write_through_base  # it imports this module
+
+        done = write_through_base(name, fn, self, args, kwargs)
+        if done is not None:
+            return done
     _check_recordable(name, self)
     snapshot = _make(self._data.copy(), self._requires_grad, self.grad_fn, self._output_nr)
     snapshot._vbox = [self._vbox[0]]

@@ -25,12 +25,20 @@ class Generator:
 
     def __init__(self, device="cpu"):
         self._seed = 67280421310721  # PyTorch's default seed
-        self.numpy = np.random.Generator(np.random.PCG64(self._seed))
+        self._numpy = None
+
+    @property
+    def numpy(self):
+        """The ``numpy.random.Generator`` that draws the numbers (made on first use, which
+        keeps ``numpy.random`` out of ``import ember``)."""
+        if self._numpy is None:
+            self._numpy = np.random.Generator(np.random.PCG64(self._seed))
+        return self._numpy
 
     def manual_seed(self, seed):
         """Reseed; returns self."""
         self._seed = int(seed) & ((1 << 64) - 1)
-        self.numpy = np.random.Generator(np.random.PCG64(self._seed))
+        self._numpy = None
         return self
 
     def seed(self):
@@ -60,7 +68,7 @@ class Generator:
                       "inc": int.from_bytes(raw[16:32], "little")},
             "has_uint32": raw[32], "uinteger": int.from_bytes(raw[33:37], "little"),
         }
-        self.numpy = np.random.Generator(bit_gen)
+        self._numpy = np.random.Generator(bit_gen)
         return self
 
 

@@ -24,6 +24,7 @@ from ember._format import set_printoptions
 from ember.creation import *  # noqa: F401,F403
 from ember.ops import FAMILIES as _FAMILIES
 from ember.ops.arithmetic import *  # noqa: F401,F403
+from ember.serialization import load, save
 from ember.random import (
     Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state,
 )
@@ -33,6 +34,9 @@ from ember import autograd, nn, testing  # noqa: E402
 for _family in _FAMILIES:
     globals().update({_name: getattr(_family, _name) for _name in _family.__all__})
 del _family
+# torch.batch_norm and torch.embedding take their arguments in another order than F's.
+from ember.ops.embedding import top_level_embedding as embedding  # noqa: E402
+from ember.ops.norm import top_level_batch_norm as batch_norm  # noqa: E402
 
 __version__ = "0.1.0"
 

@@ -368,6 +368,24 @@ class Tensor:
             raise type_error("len", "len() of a 0-d tensor")
         return self._data.shape[0]
 
+    def __deepcopy__(self, memo):
+        """A copy with its own memory; only leaves can be copied, as in PyTorch."""
+        if self.grad_fn is not None:
+            raise runtime_error(
+                "deepcopy", "only tensors created explicitly by the user (graph leaves) "
+                            "support the deepcopy protocol; use .detach().clone()")
+        if id(self) in memo:
+            return memo[id(self)]
+        new = self._new_like(self._data.copy())
+        memo[id(self)] = new
+        if self._grad is not None:
+            new._grad = self._grad.__deepcopy__(memo)
+        return new
+
+    def _new_like(self, data):
+        """A leaf of this tensor's class holding ``data`` (subclasses keep their class)."""
+        return Tensor._make(data, self._requires_grad)
+
     def __format__(self, spec):
         if self._data.ndim == 0:
             return format(self._data.item(), spec)

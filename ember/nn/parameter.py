@@ -38,6 +38,9 @@ class Parameter(Tensor):
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
 
+    def _new_like(self, data):
+        return Parameter(Tensor._make(data), self._requires_grad)
+
     def __reduce_ex__(self, protocol):
         raise TypeError("ember never pickles tensors; use ember.save (safetensors + JSON)")
 

@@ -189,3 +189,19 @@ def test_parameter_repr_and_identity():
     assert repr(p).startswith("Parameter containing:\ntensor([0., 0.], requires_grad=True)")
     assert isinstance(p, ember.Tensor) and p.is_leaf
     assert not isinstance(p * 2, ember.nn.Parameter)
+
+
+def test_deepcopy_model_gives_independent_parameters():
+    import copy
+
+    m = model(ember)
+    m(ember.ones(2, 3)).backward()
+    twin = copy.deepcopy(m)
+    assert isinstance(twin.body[0].weight, ember.nn.Parameter)
+    assert twin.shared is twin.body[0]  # sharing inside the model is kept
+    with ember.no_grad():
+        twin.body[0].weight.fill_(5)
+    assert m.body[0].weight.detach().numpy().max() == 1
+    assert twin.body[0].weight.grad is not m.body[0].weight.grad
+    with pytest.raises(RuntimeError, match="graph leaves"):
+        copy.deepcopy(m.body[0].weight * 2)

@@ -29,7 +29,7 @@ from ember.random import (
     Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state,
 )
 from ember.tensor import Size, Tensor, device
-from ember import autograd, nn, optim, testing  # noqa: E402
+from ember import autograd, data, datasets, nn, optim, testing, utils  # noqa: E402
 
 for _family in _FAMILIES:
     globals().update({_name: getattr(_family, _name) for _name in _family.__all__})

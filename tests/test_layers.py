@@ -15,7 +15,11 @@ LAYERS = [
     ("ember.tensor", "ember.autograd", "ember.random", "ember.creation"),
     # autograd.functional (jacobian, hessian) is built on ops such as stack.
     ("ember.ops", "ember.autograd.functional"),
-    ("ember.nn", "ember.testing"),
+    # data (and its torch-style path ember.utils.data) uses tensors and ops, never nn.
+    ("ember.nn", "ember.testing", "ember.data", "ember.utils", "ember.datasets"),
+    ("ember.optim",),
+    # serialization needs only tensors and dtypes (DESIGN.md lists it after data).
+    ("ember.serialization",),
 ]
 
 

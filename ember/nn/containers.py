@@ -161,51 +161,62 @@ class ModuleList(Module):
         return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
 
 
-class ModuleDict(Module):
+class _MemberDict:
+    """The dict API over one of a Module's stores (``_modules`` or ``_parameters``)."""
+
+    _store = ""
+
+    def _members(self):
+        return getattr(self, self._store)
+
+    def __getitem__(self, key):
+        return self._members()[key]
+
+    def __delitem__(self, key):
+        del self._members()[key]
+
+    def __len__(self):
+        return len(self._members())
+
+    def __iter__(self):
+        return iter(self._members())
+
+    def __contains__(self, key):
+        return key in self._members()
+
+    def keys(self):
+        return self._members().keys()
+
+    def items(self):
+        return self._members().items()
+
+    def values(self):
+        return self._members().values()
+
+    def pop(self, key):
+        return self._members().pop(key)
+
+    def clear(self):
+        self._members().clear()
+
+    def update(self, members):
+        items = members.items() if hasattr(members, "items") else members
+        for key, member in items:
+            self[key] = member
+
+
+class ModuleDict(_MemberDict, Module):
     """A dict of modules whose parameters the parent module sees."""
+
+    _store = "_modules"
 
     def __init__(self, modules=None):
         super().__init__()
         if modules is not None:
             self.update(modules)
 
-    def __getitem__(self, key):
-        return self._modules[key]
-
     def __setitem__(self, key, module):
         self.add_module(key, module)
-
-    def __delitem__(self, key):
-        del self._modules[key]
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules)
-
-    def __contains__(self, key):
-        return key in self._modules
-
-    def keys(self):
-        return self._modules.keys()
-
-    def items(self):
-        return self._modules.items()
-
-    def values(self):
-        return self._modules.values()
-
-    def pop(self, key):
-        return self._modules.pop(key)
-
-    def clear(self):
-        self._modules.clear()
-
-    def update(self, modules):
-        items = modules.items() if hasattr(modules, "items") else modules
-        for key, module in items:
-            self[key] = module
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleDict is a container; index it in forward")
@@ -250,48 +261,18 @@ class ParameterList(Module):
                          f"{tuple(p.shape)}]" for i, p in enumerate(self))
 
 
-class ParameterDict(Module):
+class ParameterDict(_MemberDict, Module):
     """A dict of parameters registered with the parent module."""
+
+    _store = "_parameters"
 
     def __init__(self, parameters=None):
         super().__init__()
         if parameters is not None:
             self.update(parameters)
 
-    def __getitem__(self, key):
-        return self._parameters[key]
-
     def __setitem__(self, key, value):
         self.register_parameter(key, _as_param(value))
-
-    def __delitem__(self, key):
-        del self._parameters[key]
-
-    def __len__(self):
-        return len(self._parameters)
-
-    def __iter__(self):
-        return iter(self._parameters)
-
-    def __contains__(self, key):
-        return key in self._parameters
-
-    def keys(self):
-        return self._parameters.keys()
-
-    def items(self):
-        return self._parameters.items()
-
-    def values(self):
-        return self._parameters.values()
-
-    def pop(self, key):
-        return self._parameters.pop(key)
-
-    def update(self, parameters):
-        items = parameters.items() if hasattr(parameters, "items") else parameters
-        for key, value in items:
-            self[key] = value
 
     def extra_repr(self):
         return "\n".join(f"({k}): Parameter containing: [{p.dtype!r} of size "

@@ -160,7 +160,8 @@ class finfo:
     def __init__(self, d=None):
         info = np.finfo(as_dtype(d or get_default_dtype()).np)
         self.bits, self.eps, self.max = info.bits, info.eps.item(), info.max.item()
-        self.min, self.tiny, self.resolution = info.min.item(), info.tiny.item(), info.resolution.item()
+        self.min, self.tiny = info.min.item(), info.tiny.item()
+        self.resolution = info.resolution.item()
         self.smallest_normal = self.tiny
         self.dtype = str(info.dtype)
 

@@ -19,7 +19,10 @@ class PrintOptions:
 
 def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None,
                      profile=None, sci_mode=None):
-    """How tensors print, as ``torch.set_printoptions``; ``profile`` is 'default', 'short', 'full'."""
+    """How tensors print, as ``torch.set_printoptions``.
+
+    ``profile`` is 'default', 'short' or 'full'; the other arguments override it.
+    """
     presets = {"default": (4, 1000, 3, 80), "short": (2, 1000, 2, 80),
                "full": (4, float("inf"), 3, 80)}
     if profile is not None:

@@ -60,7 +60,8 @@ def _infer(data):
     if arr.dtype.kind in "iu" and arr.dtype != np.int64 and _all_python(data):
         return arr.astype(np.int64)
     if arr.dtype.kind in "US" or arr.dtype == object:
-        raise type_error("tensor", f"could not infer a numeric dtype from {type(data).__name__} data")
+        raise type_error("tensor", "could not infer a numeric dtype from "
+                                   f"{type(data).__name__} data")
     _dtype.from_numpy_dtype(arr.dtype)
     return arr
 

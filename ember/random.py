@@ -52,7 +52,8 @@ class Generator:
     def get_state(self):
         """The full state as a uint8 tensor of 37 bytes."""
         st = self.numpy.bit_generator.state
-        raw = (st["state"]["state"].to_bytes(16, "little") + st["state"]["inc"].to_bytes(16, "little")
+        raw = (st["state"]["state"].to_bytes(16, "little")
+               + st["state"]["inc"].to_bytes(16, "little")
                + bytes([st["has_uint32"]]) + int(st["uinteger"]).to_bytes(4, "little"))
         return Tensor._make(np.frombuffer(raw, dtype=np.uint8).copy())
 

@@ -241,7 +241,8 @@ class Tensor:
     def retain_grad(self):
         """Keep ``.grad`` on this non-leaf tensor after backward (leaves always keep it)."""
         if not self._requires_grad:
-            raise runtime_error("retain_grad", "can't retain_grad on a Tensor that has requires_grad=False")
+            raise runtime_error("retain_grad",
+                                "can't retain_grad on a Tensor that has requires_grad=False")
         if self.grad_fn is not None and not self._retains_grad:
             self.grad_fn._add_tensor_hook(self._output_nr, _RetainGrad(self))
             self._retains_grad = True
@@ -253,7 +254,8 @@ class Tensor:
             A handle whose ``remove()`` unregisters the hook.
         """
         if not self._requires_grad:
-            raise runtime_error("register_hook", "cannot register a hook on a tensor that doesn't require gradient")
+            raise runtime_error("register_hook", "cannot register a hook on a tensor that "
+                                                 "doesn't require gradient")
         if self.grad_fn is not None:
             return self.grad_fn._add_tensor_hook(self._output_nr, hook)
         if self._hooks is None:
@@ -357,7 +359,8 @@ class Tensor:
 
     def __index__(self):
         if self._data.dtype.kind not in "iub" or self._data.size != 1:
-            raise type_error("__index__", "only integer tensors of a single element can be an index")
+            raise type_error("__index__",
+                             "only integer tensors of a single element can be an index")
         return int(self._data.item())
 
     def __complex__(self):
@@ -404,20 +407,24 @@ class Tensor:
         return self._data.dtype if dtype is None else _dtype.as_dtype(dtype).np
 
     def new_tensor(self, data, dtype=None, requires_grad=False):
-        arr = np.array(data._data if isinstance(data, Tensor) else data, dtype=self._like_dtype(dtype))
-        return Tensor._make(arr).requires_grad_(requires_grad)
+        values = data._data if isinstance(data, Tensor) else data
+        return self._new_filled(np.array(values, dtype=self._like_dtype(dtype)), requires_grad)
 
     def new_empty(self, *size, dtype=None, requires_grad=False, **_):
-        return Tensor._make(np.empty(_sizes(size), self._like_dtype(dtype))).requires_grad_(requires_grad)
+        return self._new_filled(np.empty(_sizes(size), self._like_dtype(dtype)), requires_grad)
 
     def new_zeros(self, *size, dtype=None, requires_grad=False, **_):
-        return Tensor._make(np.zeros(_sizes(size), self._like_dtype(dtype))).requires_grad_(requires_grad)
+        return self._new_filled(np.zeros(_sizes(size), self._like_dtype(dtype)), requires_grad)
 
     def new_ones(self, *size, dtype=None, requires_grad=False, **_):
-        return Tensor._make(np.ones(_sizes(size), self._like_dtype(dtype))).requires_grad_(requires_grad)
+        return self._new_filled(np.ones(_sizes(size), self._like_dtype(dtype)), requires_grad)
 
     def new_full(self, size, fill_value, dtype=None, requires_grad=False, **_):
         arr = np.full(_sizes((size,)), fill_value, self._like_dtype(dtype))
+        return self._new_filled(arr, requires_grad)
+
+    @staticmethod
+    def _new_filled(arr, requires_grad):
         return Tensor._make(arr).requires_grad_(requires_grad)
 
 

@@ -53,7 +53,6 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
 
 def jvp(func, inputs, v=None, create_graph=False, strict=False):
     """``(func(inputs), J v)``: the Jacobian-vector product, by reverse mode applied twice."""
-    single = isinstance(inputs, Tensor)
     xs = _fresh(_tuple(inputs))
     vs = _tuple(v) if v is not None else tuple(Tensor._make(np.ones_like(x._data)) for x in xs)
     with enable_grad():

@@ -55,8 +55,9 @@ class CIFAR10(VisionDataset):
     train_list = tuple(f"data_batch_{i}.bin" for i in range(1, 6))
     test_list = ("test_batch.bin",)
     meta_file = "batches.meta.txt"
-    classes: ClassVar[list[str]] = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
-               "ship", "truck"]
+    classes: ClassVar[list[str]] = [
+        "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
+        "ship", "truck"]
 
     def __init__(self, root, train=True, transform=None, target_transform=None,
                  download=False):

@@ -102,13 +102,14 @@ class MNIST(VisionDataset):
     """
 
     mirrors = ("https://ossci-datasets.s3.amazonaws.com/mnist/",
-               "http://yann.lecun.com/exdb/mnist/")
+        "http://yann.lecun.com/exdb/mnist/")
     files: ClassVar[dict[bool, tuple[str, str]]] = {
         True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
         False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
     }
-    classes: ClassVar[list[str]] = ["0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five",
-               "6 - six", "7 - seven", "8 - eight", "9 - nine"]
+    classes: ClassVar[list[str]] = [
+        "0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five",
+        "6 - six", "7 - seven", "8 - eight", "9 - nine"]
 
     def __init__(self, root, train=True, transform=None, target_transform=None,
                  download=False):
@@ -173,5 +174,6 @@ class FashionMNIST(MNIST):
     """
 
     mirrors = ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",)
-    classes: ClassVar[list[str]] = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
-               "Sneaker", "Bag", "Ankle boot"]
+    classes: ClassVar[list[str]] = [
+        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+        "Sneaker", "Bag", "Ankle boot"]

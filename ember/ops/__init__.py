@@ -8,14 +8,16 @@ Each family module defines its ops once and lists:
 """
 
 from ember.ops import (
-    activation, arithmetic, attention, compare, conv, distance, dropout, embedding, index,
-    join, linalg, loss, norm, pool, reduce, resize, shape, unary,
+    activation, arithmetic, assign, logical, pointwise, attention, compare, conv, conv_transpose, distance, dropout, einsum, embedding, gather, index,
+    join, linalg, loss, regression_loss, margin_loss, norm, pool, avg_pool, pad, reduce, moments, extrema, scan, sort, rearrange, resize,
+    scatter, shape, softmax, unary, views,
 )
 from ember.tensor import Tensor
 
 FAMILIES = (
-    arithmetic, unary, compare, activation, reduce, shape, join, index, linalg, conv, pool,
-    norm, loss, embedding, dropout, attention, distance, resize,
+    arithmetic, assign, unary, pointwise, compare, logical, activation, softmax, reduce, moments, extrema, scan, sort, shape,
+    views, rearrange, join, index, gather, scatter, linalg, einsum, conv, conv_transpose, pool, avg_pool, pad, norm, loss, regression_loss, margin_loss, embedding,
+    dropout, attention, distance, resize,
 )
 
 

@@ -1,12 +1,31 @@
-"""Linear algebra: matmul (batched, broadcasting) and its relatives."""
+"""Linear algebra: matmul (batched, broadcasting), linear layers' math, and products.
+
+``einsum``, ``tensordot`` and ``bilinear`` live in ``ember.ops.einsum``.
+"""
 
 import numpy as np
 
-from ember._errors import fmt_shape, shape_error
+from ember._errors import fmt_shape, runtime_error, shape_error
 from ember.autograd.node import Op
+from ember.ops._methods import inplace_all, write_out
 from ember.ops._promote import promote
+from ember.ops.einsum import Einsum, tensordot
 
-__all__ = ["matmul", "mm", "bmm"]
+__all__ = [
+    "addbmm",
+    "addmm",
+    "addmv",
+    "baddbmm",
+    "bmm",
+    "dot",
+    "ger",
+    "inner",
+    "matmul",
+    "mm",
+    "mv",
+    "outer",
+    "vdot",
+]
 
 
 class MatMul(Op):
@@ -50,28 +69,259 @@ class MatMul(Op):
                                      "cannot be broadcast")
 
 
-def matmul(input, other):  # noqa: A002
-    """Matrix product with batching and broadcasting (``input @ other``)."""
-    return MatMul.apply(*promote(input, other))
+class Linear(Op):
+    """``x @ w.T (+ b)`` in one BLAS call, without copying ``w.T``.
+
+    Fused because every ``nn.Linear`` runs it: one node instead of transpose, matmul and
+    add, and the leading dims of a contiguous ``x`` are merged into one matrix.
+    """
+
+    def forward(self, x, w, b=None):
+        self.save_inputs(0, 1)
+        if x.ndim > 2 and x.flags.c_contiguous:
+            out = np.matmul(x.reshape(-1, x.shape[-1]), w.T)
+            out = out.reshape(x.shape[:-1] + (w.shape[0],))
+        else:
+            out = np.matmul(x, w.T)
+        if b is not None:
+            out += b
+        return out
+
+    def backward(self, grad_out):
+        x, w = self.saved_inputs
+        need = self.needs_input_grad
+        grad_x = grad_out @ w if need[0] else None
+        grad_w = None
+        if need[1]:
+            out_f, in_f = w.shape
+            grad_w = grad_out.reshape(-1, out_f).mT @ x.reshape(-1, in_f)
+        # The engine sums the bias gradient back over the broadcast (batch) dims.
+        return (grad_x, grad_w) + ((grad_out,) if len(need) > 2 else ())
 
 
-def mm(input, mat2):  # noqa: A002
-    """Product of two matrices (2-D only)."""
+def _same_dtype(op, *named):
+    """PyTorch's products refuse operands of different dtypes; say which ones differ."""
+    dtypes = [t.dtype for _, t in named]
+    if all(d == dtypes[0] for d in dtypes):
+        return
+    listed = ", ".join(f"{name} ({t.dtype})" for name, t in named)
+    raise runtime_error(op, f"expected all operands to have the same dtype, but got {listed}; "
+                            "cast them with .to(dtype) first")
+
+
+def _check_ndim(op, wanted, **tensors):
+    """Ranks: ``wanted`` is one rank per tensor, in order."""
+    for (name, t), n in zip(tensors.items(), wanted):
+        if t.ndim != n:
+            ranks = ", ".join(f"{k} {fmt_shape(v.shape)}" for k, v in tensors.items())
+            raise shape_error(op, f"{name} must be {n}-D, but got {t.ndim}-D ({ranks})")
+
+
+def linear(input, weight, bias=None):
+    """Apply an affine map to the last dim: ``y = x W^T + b`` (``F.linear``).
+
+    Args:
+        input: ``(*, in_features)``.
+        weight: ``(out_features, in_features)``.
+        bias: optional, ``(out_features,)`` (or anything broadcastable to the output).
+
+    Returns:
+        ``(*, out_features)``.
+
+    Example:
+        >>> import ember
+        >>> x, w = ember.ones(64, 100), ember.ones(10, 100)
+        >>> ember.nn.functional.linear(x, w).shape
+        ember.Size([64, 10])
+    """
+    if input.ndim == 0 or weight.ndim == 0:
+        raise shape_error("linear", f"both arguments need at least 1 dimension, but got input "
+                                    f"{fmt_shape(input.shape)} and weight "
+                                    f"{fmt_shape(weight.shape)}")
+    if weight.ndim > 2:
+        raise shape_error("linear", f"weight must be 2-D (out_features, in_features), but got "
+                                    f"shape {fmt_shape(weight.shape)}")
+    _same_dtype("linear", ("input", input), ("weight", weight),
+                *((("bias", bias),) if bias is not None else ()))
+    in_f = weight.shape[-1]
+    if input.shape[-1] != in_f:
+        raise shape_error("linear", f"input has {input.shape[-1]} features (shape "
+                                    f"{fmt_shape(input.shape)}) but weight expects {in_f} "
+                                    f"(shape {fmt_shape(weight.shape)})")
+    if weight.ndim == 1:
+        if bias is not None:
+            raise shape_error("linear", f"a bias needs a 2-D weight (out_features, "
+                                        f"in_features), but the weight has shape "
+                                        f"{fmt_shape(weight.shape)}")
+        return matmul(input, weight)
+    if bias is None:
+        return Linear.apply(input, weight)
+    out_shape = tuple(input.shape[:-1]) + (weight.shape[0],)
+    if _broadcast(bias.shape, out_shape) != out_shape:
+        raise shape_error("linear", f"bias of shape {fmt_shape(bias.shape)} does not broadcast "
+                                    f"to the output shape {fmt_shape(out_shape)}")
+    return Linear.apply(input, weight, bias)
+
+
+def _broadcast(small, big):
+    try:
+        return np.broadcast_shapes(tuple(small), tuple(big))
+    except ValueError:
+        return None
+
+
+def matmul(input, other, *, out=None):
+    """Matrix product with batching and broadcasting (``input @ other``).
+
+    1-D operands are treated as a row (left) or column (right) vector, and the leading
+    (batch) dims broadcast: ``(j, 1, n, m) @ (k, m, p) -> (j, k, n, p)``.
+    """
+    return write_out(MatMul.apply(*promote(input, other)), out)
+
+
+def mm(input, mat2, *, out=None):
+    """Product of two matrices (2-D only): ``(n, m) @ (m, p) -> (n, p)``."""
     if input.ndim != 2 or mat2.ndim != 2:
         raise shape_error("mm", f"expects two matrices, got shapes {fmt_shape(input.shape)} "
                                 f"and {fmt_shape(mat2.shape)}")
-    return matmul(input, mat2)
+    return matmul(input, mat2, out=out)
 
 
-def bmm(input, mat2):  # noqa: A002
-    """Batched product of two 3-D tensors with the same batch size."""
+def bmm(input, mat2, *, out=None):
+    """Batched product of two 3-D tensors with the same batch size: ``(b, n, m) @ (b, m, p)``."""
     if input.ndim != 3 or mat2.ndim != 3 or input.shape[0] != mat2.shape[0]:
         raise shape_error("bmm", f"expects two 3-D tensors with equal batch size, got shapes "
                                  f"{fmt_shape(input.shape)} and {fmt_shape(mat2.shape)}")
-    return matmul(input, mat2)
+    return matmul(input, mat2, out=out)
 
 
-METHODS = {"matmul": matmul, "mm": mm, "bmm": bmm, "__matmul__": matmul,
-           "__rmatmul__": lambda self, other: matmul(other, self)}
+def mv(input, vec, *, out=None):
+    """Matrix-vector product: ``(n, m) @ (m,) -> (n,)``."""
+    _check_ndim("mv", (2, 1), input=input, vec=vec)
+    _check_inner("mv", input, vec, "input", "vec")
+    _same_dtype("mv", ("input", input), ("vec", vec))
+    return matmul(input, vec, out=out)
 
-FUNCTIONAL = []
+
+def dot(input, tensor, *, out=None):
+    """Inner product of two 1-D tensors of the same size and dtype (a 0-dim result)."""
+    if input.ndim != 1 or tensor.ndim != 1:
+        raise shape_error("dot", f"1D tensors expected, but got {input.ndim}D and "
+                                 f"{tensor.ndim}D tensors (shapes {fmt_shape(input.shape)} and "
+                                 f"{fmt_shape(tensor.shape)})")
+    if input.shape != tensor.shape:
+        raise shape_error("dot", f"inconsistent tensor size: {input.shape[0]} and "
+                                 f"{tensor.shape[0]} elements")
+    _same_dtype("dot", ("input", input), ("tensor", tensor))
+    return matmul(input, tensor, out=out)
+
+
+def vdot(input, other, *, out=None):
+    """``dot`` with the first argument conjugated (the same as ``dot`` for real tensors)."""
+    return dot(input, other, out=out)
+
+
+def inner(input, other, *, out=None):
+    """Sum of products over the last dims: ``(*a, n), (*b, n) -> (*a, *b)``.
+
+    A 0-dim operand multiplies the other instead.
+    """
+    if input.ndim == 0 or other.ndim == 0:
+        return write_out(input * other, out)
+    if input.shape[-1] != other.shape[-1]:
+        raise shape_error("inner", f"the last dimension must match on both inputs, but got "
+                                   f"shapes {fmt_shape(input.shape)} and {fmt_shape(other.shape)}")
+    return tensordot(input, other, dims=([-1], [-1]), out=out)
+
+
+def outer(input, vec2, *, out=None):
+    """Outer product of two 1-D tensors: ``out[i, j] = input[i] * vec2[j]``."""
+    _check_ndim("outer", (1, 1), input=input, vec2=vec2)
+    return write_out(input.reshape(-1, 1) * vec2, out)
+
+
+ger = outer
+
+
+def _plus_scaled(op, input, product, beta, alpha):
+    """``beta * input + alpha * product``; with ``beta == 0`` the input is ignored (NaNs too)."""
+    shape = tuple(product.shape)
+    if _broadcast(input.shape, shape) != shape:
+        raise shape_error(op, f"input of shape {fmt_shape(input.shape)} does not broadcast to "
+                              f"the product's shape {fmt_shape(shape)}")
+    if alpha != 1:
+        product = product * alpha
+    if beta == 0:
+        return product
+    return (input if beta == 1 else input * beta) + product
+
+
+def _check_inner(op, a, b, a_name, b_name):
+    ka, kb = a.shape[-1], b.shape[-2] if b.ndim > 1 else b.shape[0]
+    if ka != kb:
+        raise shape_error(op, f"{a_name} and {b_name} shapes cannot be multiplied "
+                              f"({fmt_shape(a.shape)} and {fmt_shape(b.shape)}: inner sizes "
+                              f"{ka} and {kb} differ)")
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
+    """``beta * input + alpha * (mat1 @ mat2)``.
+
+    Args:
+        input: broadcastable to ``(n, p)``.
+        mat1, mat2: ``(n, m)`` and ``(m, p)``.
+        beta, alpha: scalars (``beta == 0`` ignores ``input``, even its NaNs).
+
+    Returns:
+        ``(n, p)``.
+    """
+    _check_ndim("addmm", (2, 2), mat1=mat1, mat2=mat2)
+    _check_inner("addmm", mat1, mat2, "mat1", "mat2")
+    _same_dtype("addmm", ("input", input), ("mat1", mat1), ("mat2", mat2))
+    return write_out(_plus_scaled("addmm", input, matmul(mat1, mat2), beta, alpha), out)
+
+
+def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
+    """``beta * input + alpha * (mat @ vec)``; ``mat`` is ``(n, m)``, ``vec`` is ``(m,)``."""
+    _check_ndim("addmv", (2, 1), mat=mat, vec=vec)
+    _check_inner("addmv", mat, vec, "mat", "vec")
+    _same_dtype("addmv", ("input", input), ("mat", mat), ("vec", vec))
+    return write_out(_plus_scaled("addmv", input, matmul(mat, vec), beta, alpha), out)
+
+
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
+    """``beta * input + alpha * bmm(batch1, batch2)``: ``(b, n, m), (b, m, p) -> (b, n, p)``."""
+    _check_batches("baddbmm", batch1, batch2)
+    _same_dtype("baddbmm", ("input", input), ("batch1", batch1), ("batch2", batch2))
+    return write_out(_plus_scaled("baddbmm", input, matmul(batch1, batch2), beta, alpha), out)
+
+
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
+    """``beta * input + alpha * sum_b batch1[b] @ batch2[b]``: ``-> (n, p)``.
+
+    The sum over the batch is part of the one contraction (no ``(b, n, p)`` temporary).
+    """
+    _check_batches("addbmm", batch1, batch2)
+    _same_dtype("addbmm", ("input", input), ("batch1", batch1), ("batch2", batch2))
+    product = Einsum.apply(batch1, batch2, equation="bij,bjk->ik")
+    return write_out(_plus_scaled("addbmm", input, product, beta, alpha), out)
+
+
+def _check_batches(op, batch1, batch2):
+    _check_ndim(op, (3, 3), batch1=batch1, batch2=batch2)
+    if batch1.shape[0] != batch2.shape[0]:
+        raise shape_error(op, f"batch1 and batch2 must have the same number of matrices, but "
+                              f"got shapes {fmt_shape(batch1.shape)} and "
+                              f"{fmt_shape(batch2.shape)}")
+    _check_inner(op, batch1, batch2, "batch1", "batch2")
+
+
+METHODS = {
+    "matmul": matmul, "mm": mm, "bmm": bmm, "mv": mv, "dot": dot, "vdot": vdot, "inner": inner,
+    "outer": outer, "ger": ger, "addmm": addmm, "addmv": addmv, "addbmm": addbmm,
+    "baddbmm": baddbmm, "__matmul__": matmul,
+    "__rmatmul__": lambda self, other: matmul(other, self),
+    **inplace_all({"addmm_": addmm, "addmv_": addmv, "addbmm_": addbmm, "baddbmm_": baddbmm}),
+}
+
+FUNCTIONAL = ["linear"]

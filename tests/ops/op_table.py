@@ -5,13 +5,15 @@ capture, ONNX export) key their coverage tests by ``Spec.name``.
 """
 
 from tests.ops.specs import (
-    activation, arithmetic, attention, compare, conv, distance, dropout, embedding, index, join,
-    linalg, loss, norm, pool, reduce, resize, shape, unary,
+    activation, arithmetic, attention, compare, conv, conv_transpose, distance, dropout, einsum, embedding, gather, index,
+    join, linalg, loss, regression_loss, margin_loss, norm, pool, avg_pool, pad, reduce, moments, extrema, scan, sort, resize, scatter, shape,
+    softmax, unary,
 )
 
 FAMILIES = (
-    arithmetic, unary, compare, activation, reduce, shape, join, index, linalg, conv, pool, norm,
-    loss, embedding, dropout, attention, distance, resize,
+    arithmetic, unary, compare, activation, softmax, reduce, moments, extrema, scan, sort, shape,
+    join, index, gather, scatter, linalg, einsum, conv, conv_transpose, pool, avg_pool, pad, norm, loss, regression_loss, margin_loss, embedding, dropout, attention,
+    distance, resize,
 )
 OP_TABLE = [spec for family in FAMILIES for spec in family.SPECS]
 CASES = [(spec, i) for spec in OP_TABLE for i in range(len(spec.cases))]

@@ -24,6 +24,7 @@ _S = (1.0, 2.26052863220117276590e0, 9.39603524938001434673e0, 1.204895398080966
       1.70814450747565897222e1, 9.60896809063285878198e0, 3.36907645100081516050e0)
 
 _TWO_OVER_SQRT_PI = 1.1283791670955126
+_T32, _U32, _P32, _Q32 = (tuple(np.float32(c) for c in coefs) for coefs in (_T, _U, _P, _Q))
 
 
 def _poly(x, coefs):
@@ -70,6 +71,8 @@ def _split(x):
 
 def erf(x):
     """The error function ``2/sqrt(pi) * integral_0^x exp(-t^2) dt``."""
+    if x.dtype in (np.float32, np.float16):
+        return _erf_float32(x).astype(x.dtype, copy=False)
     x64, small = _split(x)
     with np.errstate(all="ignore"):
         x64[small] = _erf_small(x64[small])
@@ -78,6 +81,23 @@ def erf(x):
         tail = _erfc_large(np.minimum(np.abs(x64[big]), 6.0), exact_exp=False)
         x64[big] = np.copysign(1.0 - tail, x64[big])
     return x64.reshape(np.shape(x)).astype(x.dtype, copy=False)
+
+
+def _erf_float32(x):
+    """erf in float32 arithmetic, both branches over the whole array, then a select.
+
+    Faster than the float64 path's masked copies (GELU calls this on every activation):
+    measured 3-4x on (16, 64, 512). Past |x| = 4, erf is 1 in float32, so the large-x
+    branch is evaluated at min(|x|, 4), where exp(-x*x) rounds with relative error ~1e-6.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    with np.errstate(all="ignore"):
+        z = x * x
+        small = x * _poly(z, _T32) / _poly(z, _U32)
+        a = np.minimum(np.abs(x), np.float32(4.0))
+        tail = _poly(a, _P32) / _poly(a, _Q32) * np.exp(-a * a)
+        large = np.copysign(np.float32(1.0) - tail, x)
+        return np.where(np.abs(x) <= 1.0, small, large)
 
 
 def erfc(x):

@@ -45,6 +45,25 @@ __version__ = "0.1.0"
 _warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"ember\.")
 
 
+# Higher layers load on first use, so `import ember` stays fast: ember.train,
+# ember.profiler, ember.models and ember.summary.
+_LAZY_MODULES = ("train", "profiler", "models")
+
+
+def __getattr__(name):
+    import importlib
+
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f"ember.{name}")
+    if name == "summary":
+        return importlib.import_module("ember.train.summary").summary
+    raise AttributeError(f"module 'ember' has no attribute '{name}'")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY_MODULES) | {"summary"})
+
+
 def result_type(tensor1, tensor2):
     """The dtype PyTorch's promotion gives for an op on these two operands."""
     return _dtype.result_type(tensor1, tensor2)

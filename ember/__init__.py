@@ -21,6 +21,7 @@ from ember.autograd import (
     set_grad_enabled,
 )
 from ember._format import set_printoptions
+from ember._threads import get_num_threads, set_num_threads
 from ember.creation import *  # noqa: F401,F403
 from ember.ops import FAMILIES as _FAMILIES
 from ember.ops.arithmetic import *  # noqa: F401,F403

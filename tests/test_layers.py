@@ -11,7 +11,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1] / "ember"
 # Layer of each package/module, top (0) to bottom; a module may import only from its
 # own layer or lower-numbered ones.
 LAYERS = [
-    ("ember._dtype", "ember._errors", "ember._format"),
+    ("ember._dtype", "ember._errors", "ember._format", "ember._threads"),
     ("ember.tensor", "ember.autograd", "ember.random", "ember.creation"),
     # autograd.functional (jacobian, hessian) is built on ops such as stack.
     ("ember.ops", "ember.autograd.functional"),
@@ -20,6 +20,13 @@ LAYERS = [
     ("ember.optim",),
     # serialization needs only tensors and dtypes (DESIGN.md lists it after data).
     ("ember.serialization",),
+    # The TensorBoard writer captures graphs through nn modules and autograd's observers; it
+    # sits above train, whose TensorBoard callback writes through it.
+    ("ember.utils.tensorboard",),
+    # train drives nn, optim and data, and saves through serialization.
+    ("ember.train",),
+    # tools: the profiler watches ops through autograd's observers; nothing below uses it.
+    ("ember.profiler",),
 ]
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from ember._errors import fmt_shape, runtime_error, shape_error
 from ember.autograd.grad_mode import GradMode
 from ember.autograd.broadcast import Cast, SumToSize
-from ember.autograd.node import Anomaly, Node
+from ember.autograd.node import Anomaly, Node, Observers
 from ember.tensor import Tensor
 
 _make = Tensor._make
@@ -203,12 +203,17 @@ def _run_node(node, slots, pending, heap, wanted, found, retain_graph):
             i = wanted.get((node, nr))
             if i is not None:
                 found[i] = g
+    watchers = Observers.active
+    if watchers:
+        tokens = Observers.begin("backward", node, slots)
     if len(slots) == 1:
         grads_in = node.backward(slots[0])
     else:
         grads_in = node.backward(*_materialize(node, slots))
     if type(grads_in) is not tuple:
         grads_in = (grads_in,)
+    if watchers:
+        Observers.end("backward", tokens, grads_in)
     if hooks is not None and "post" in hooks:
         for hook in hooks["post"]:
             hook(grads_in, tuple(slots))

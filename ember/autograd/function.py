@@ -27,7 +27,7 @@ import numpy as np
 
 from ember._errors import runtime_error
 from ember.autograd.grad_mode import GradMode, no_grad
-from ember.autograd.node import Anomaly, Node, _creation_site, _edge, _modified, next_seq
+from ember.autograd.node import Anomaly, Node, Observers, _creation_site, _edge, _modified, next_seq
 from ember.tensor import Tensor
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
@@ -120,12 +120,17 @@ class Function:
         if record:
             ctx._seq = next_seq()
             ctx.next_edges = tuple(_edge(a) if isinstance(a, Tensor) else None for a in args)
+        watchers = Observers.active
+        if watchers:
+            tokens = Observers.begin("function", cls, args, kwargs)
         with no_grad():
             if cls.setup_context is not Function.setup_context:
                 output = cls.forward(*args, **kwargs)
                 cls.setup_context(ctx, args, output)
             else:
                 output = cls.forward(ctx, *args, **kwargs)
+        if watchers:
+            Observers.end("function", tokens, output)
         single = not isinstance(output, tuple)
         outs = (output,) if single else output
         if record:

@@ -30,7 +30,7 @@ from ember._errors import ShapeError, fmt_shape, mark, runtime_error, user_line
 from ember.autograd.grad_mode import GradMode
 from ember.tensor import Tensor, _HookHandle
 
-__all__ = ["Node", "Op", "Anomaly"]
+__all__ = ["Node", "Op", "Anomaly", "Observers"]
 
 _new = object.__new__
 _make = Tensor._make
@@ -42,6 +42,44 @@ class Anomaly:
     """``detect_anomaly`` switch: nodes then remember where they were created."""
 
     enabled = False
+
+
+class Observers:
+    """Tools that watch every op application (the profiler, TensorBoard's graph capture).
+
+    ``active`` is empty unless such a tool is on, so ``Op.apply`` pays one attribute test.
+    Each observer has ``op_begin(cls, inputs, params)``, called before ``forward`` and
+    returning a token, and ``op_end(token, outputs)``, called once the outputs exist (not
+    when ``forward`` raised). Use ``add`` and ``remove`` (in a ``finally``) to switch on/off.
+
+    An observer may also have ``backward_begin(node, grad_outputs)`` and
+    ``backward_end(token, grad_inputs)``, called by the engine around each node's
+    ``backward``, and ``function_begin(fn_cls, args, kwargs)`` and
+    ``function_end(token, outputs)`` around a custom ``Function``'s forward; ``begin`` and
+    ``end`` call them on the observers that have them (the profiler does).
+    """
+
+    active = ()
+
+    @classmethod
+    def add(cls, observer):
+        cls.active = (*cls.active, observer)
+
+    @classmethod
+    def remove(cls, observer):
+        cls.active = tuple(o for o in cls.active if o is not observer)
+
+    @classmethod
+    def begin(cls, kind, *args):
+        """``<kind>_begin(*args)`` on each active observer that has it; returns the tokens."""
+        return [(w, getattr(w, kind + "_begin")(*args)) for w in cls.active
+                if hasattr(w, kind + "_begin")]
+
+    @staticmethod
+    def end(kind, tokens, result):
+        """``<kind>_end(token, result)`` for the tokens that ``begin`` returned."""
+        for w, token in tokens:
+            getattr(w, kind + "_end")(token, result)
 
 
 _FREED = (
@@ -114,6 +152,9 @@ class Op(Node):
     @classmethod
     def apply(cls, *inputs, **params):
         """Run ``forward`` on the inputs' arrays, wrap the result, and record it if needed."""
+        watchers = Observers.active
+        if watchers:
+            tokens = [w.op_begin(cls, inputs, params) for w in watchers]
         self = _new(cls)
         try:
             out = self.forward(*[t._data for t in inputs], **params)
@@ -143,6 +184,9 @@ class Op(Node):
             first._base = inputs[0]
         if record:
             self._record(inputs, outs)
+        if watchers:
+            for w, token in zip(watchers, tokens):
+                w.op_end(token, outs)
         return outs
 
     def _record(self, inputs, outs):

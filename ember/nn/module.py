@@ -11,6 +11,7 @@ from collections import OrderedDict, namedtuple
 from ember._dtype import as_dtype, float16, float32, float64
 from ember._errors import fmt_shape, runtime_error
 from ember.autograd.grad_mode import no_grad
+from ember.nn.call_errors import add_module_context
 from ember.nn.parameter import Buffer, Parameter
 from ember.tensor import Tensor, device
 
@@ -63,8 +64,15 @@ class Module:
     # ---- calling -------------------------------------------------------------------
 
     def __call__(self, *args, **kwargs):
-        if not (self._forward_pre_hooks or self._forward_hooks):
-            return self.forward(*args, **kwargs)
+        try:
+            if not (self._forward_pre_hooks or self._forward_hooks):
+                return self.forward(*args, **kwargs)
+            return self._call_with_hooks(args, kwargs)
+        except Exception as exc:
+            add_module_context(exc, self, args, kwargs)  # the path to the failing layer
+            raise
+
+    def _call_with_hooks(self, args, kwargs):
         for key, hook in list(self._forward_pre_hooks.items()):
             if self._hook_options.get(key):
                 result = hook(self, args, kwargs)

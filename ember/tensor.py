@@ -101,10 +101,17 @@ class Tensor:
     @staticmethod
     def _make(data, requires_grad=False, grad_fn=None, output_nr=0):
         """Wrap an ndarray (no copy). The one constructor ops use; keep it cheap."""
-        t = _init(_new(Tensor), data)
+        # _init's assignments, inlined: every op output is made here.
+        t = _new(Tensor)
+        t._data = data
         t._requires_grad = requires_grad
+        t._grad = None
         t.grad_fn = grad_fn
         t._output_nr = output_nr
+        t._vbox = [0]
+        t._base = None
+        t._hooks = None
+        t._retains_grad = False
         return t
 
     # ---- metadata -------------------------------------------------------------------

@@ -84,7 +84,8 @@ def _roots(tensors, grad_tensors, op):
                     "grad can be implicitly created only for scalar outputs; pass gradient= "
                     f"for the output of shape {fmt_shape(t._data.shape)}",
                 )
-            g = _make(np.ones_like(t._data))
+            g = _make(np.ones(t._data.shape, t._data.dtype) if t._data.ndim
+                      else np.array(1, t._data.dtype))
         elif not isinstance(g, Tensor):
             g = _make(np.asarray(g, dtype=t._data.dtype))
         elif g._data.shape != t._data.shape:

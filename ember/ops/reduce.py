@@ -50,8 +50,9 @@ class Sum(Op):
         if dtype is None and x.dtype.kind in _INTS:
             dtype = np.int64
         if dtype is not None:
-            return np.sum(x, axis=axes, keepdims=keepdim, dtype=dtype)
-        out = np.sum(x, axis=axes, keepdims=keepdim, dtype=_acc(x.dtype))
+            return np.add.reduce(x, axis=axes, keepdims=keepdim, dtype=dtype)
+        # np.add.reduce, not np.sum: the same ufunc without np.sum's Python-level dispatch.
+        out = np.add.reduce(x, axis=axes, keepdims=keepdim, dtype=_acc(x.dtype))
         return out.astype(x.dtype, copy=False)
 
     def backward(self, grad_out):

@@ -48,3 +48,22 @@ def test_char_lm_one_model_and_seed_reproducibility():
     assert "gpt" not in first
     strip = re.compile(r"\(\d+\.\d s\)|total \d+\.\d s")  # timings differ run to run
     assert strip.sub("", first) == strip.sub("", second)
+
+
+def test_fit_digits_writes_checkpoints_tensorboard_and_plot(tmp_path):
+    out = run_example("fit_digits.py", "--logdir", str(tmp_path), "--epochs", "2")
+    assert "Total params: 17,258" in out
+    assert re.search(r"^Epoch 2/2 .* val_accuracy: 0\.\d+", out, re.MULTILINE), out
+    assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert list(tmp_path.glob("events.out.tfevents.*")) or list(tmp_path.rglob("events.*"))
+    assert (tmp_path / "checkpoints" / "last.safetensors").exists()
+
+
+def test_digits_demo_reaches_97_percent_and_reloads(tmp_path):
+    ckpt = tmp_path / "digits.safetensors"
+    out = run_example("digits_cnn.py", "--epochs", "12", "--checkpoint", str(ckpt))
+    final = re.findall(r"test accuracy (\d+\.\d+)%", out)
+    reloaded = re.search(r"reloaded into a fresh model, test accuracy (\d+\.\d+)% "
+                         r"\(before saving: (\d+\.\d+)%\)", out)
+    assert reloaded and reloaded.group(1) == reloaded.group(2), out
+    assert float(final[-2]) >= 97.0, out

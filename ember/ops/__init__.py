@@ -8,16 +8,51 @@ Each family module defines its ops once and lists:
 """
 
 from ember.ops import (
-    activation, arithmetic, assign, logical, pointwise, attention, compare, conv, conv_transpose, distance, dropout, einsum, embedding, gather, index,
-    join, linalg, loss, regression_loss, margin_loss, norm, pool, avg_pool, pad, reduce, moments, extrema, scan, sort, rearrange, resize,
-    scatter, shape, softmax, unary, views,
+    activation,
+    arithmetic,
+    assign,
+    attention,
+    avg_pool,
+    compare,
+    conv,
+    conv_transpose,
+    distance,
+    dropout,
+    einsum,
+    embedding,
+    extrema,
+    gather,
+    index,
+    join,
+    linalg,
+    logical,
+    loss,
+    margin_loss,
+    moments,
+    norm,
+    pad,
+    pointwise,
+    pool,
+    rearrange,
+    reduce,
+    regression_loss,
+    resize,
+    rounding,
+    scan,
+    scatter,
+    shape,
+    softmax,
+    sort,
+    unary,
+    views,
 )
 from ember.tensor import Tensor
 
 FAMILIES = (
-    arithmetic, assign, unary, pointwise, compare, logical, activation, softmax, reduce, moments, extrema, scan, sort, shape,
-    views, rearrange, join, index, gather, scatter, linalg, einsum, conv, conv_transpose, pool, avg_pool, pad, norm, loss, regression_loss, margin_loss, embedding,
-    dropout, attention, distance, resize,
+    arithmetic, assign, unary, rounding, pointwise, compare, logical, activation, softmax,
+    reduce, moments, extrema, scan, sort, shape, views, rearrange, join, index, gather,
+    scatter, linalg, einsum, conv, conv_transpose, pool, avg_pool, pad, norm, loss,
+    regression_loss, margin_loss, embedding, dropout, attention, distance, resize,
 )
 
 

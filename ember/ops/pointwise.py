@@ -15,8 +15,9 @@ from ember._errors import type_error
 from ember.autograd.node import Op
 from ember.ops._methods import inplace_all, write_out
 from ember.ops._promote import as_dtype, promote, promote_all
+from ember.ops._unary_base import _tensor
 from ember.ops.compare import masked_grad
-from ember.ops.unary import _tensor, sigmoid
+from ember.ops.unary import sigmoid
 from ember.tensor import Tensor
 
 __all__ = [

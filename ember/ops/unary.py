@@ -1,93 +1,34 @@
 """Elementwise math of one tensor: exponentials and logarithms, roots, trigonometry,
-rounding, ``sigmoid``, ``erf``.
+``sigmoid``, ``erf`` (sign, abs and rounding are in ``rounding.py``).
 
 Functions that need floats turn integer and bool inputs into the default float dtype, as
 PyTorch does; ``abs``, ``sign`` and the rounding functions keep integers as they are.
 NumPy's floating-point warnings are silenced: like PyTorch, ``log(-1)`` is quietly NaN.
-Rounding and ``sign`` have a zero gradient (PyTorch's convention), ``frac`` a gradient of 1.
 """
 
 import math
 
 import numpy as np
 
-from ember._dtype import get_default_dtype
-from ember._errors import type_error
 from ember.autograd.node import Op
 from ember.ops import _special
 from ember.ops._methods import inplace_all, write_out
-from ember.ops._promote import as_dtype
+from ember.ops._unary_base import _float_op, _floating, _tensor, _Unary
 from ember.ops.compare import masked_grad, where
 from ember.tensor import Tensor
 
 __all__ = [
-    "abs", "absolute", "acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan",
-    "arctanh", "asin", "asinh", "atan", "atanh", "ceil", "cos", "cosh", "deg2rad", "erf",
-    "erfc", "erfinv", "exp", "exp2", "expm1", "fix", "floor", "frac", "log", "log1p", "log2",
-    "log10", "logit", "nan_to_num", "rad2deg", "round", "rsqrt", "sgn", "sigmoid", "sign",
-    "sin", "sinc", "sinh", "sqrt", "tan", "tanh", "trunc",
+    "acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan",
+    "arctanh", "asin", "asinh", "atan", "atanh", "cos", "cosh", "deg2rad", "erf",
+    "erfc", "erfinv", "exp", "exp2", "expm1", "log", "log1p", "log2",
+    "log10", "logit", "nan_to_num", "rad2deg", "rsqrt", "sigmoid", "sin", "sinc", "sinh",
+    "sqrt", "tan", "tanh",
 ]
 FUNCTIONAL = ["sigmoid", "tanh"]
 
 _make = Tensor._make
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
-
-
-# ---- the shared machinery ---------------------------------------------------------------
-
-class _Unary(Op):
-    """``fn`` of one array. ``keep`` names what backward needs: "input", "output" or None."""
-
-    fn = None
-    keep = None
-
-    def forward(self, x):
-        if self.keep == "input":
-            self.save_inputs(0)
-        elif self.keep == "output":
-            self.save_outputs(0)
-        with np.errstate(all="ignore"):
-            if x.dtype == np.float16:  # like PyTorch, compute half precision in float32
-                return self.fn(x.astype(np.float32)).astype(np.float16)
-            return self.fn(x)
-
-    def input(self):
-        return self.saved_inputs[0]
-
-    def output(self):
-        return self.saved_outputs[0]
-
-
-class _Flat(_Unary):
-    """A step function (floor, sign ...): zero gradient everywhere, as in PyTorch."""
-
-    def backward(self, grad_out):
-        return _make(np.zeros_like(grad_out._data))
-
-
-def _tensor(x, op):
-    if not isinstance(x, Tensor):
-        raise type_error(op, f"argument 'input' must be a Tensor, not {type(x).__name__}")
-    return x
-
-
-def _floating(x, op):
-    """``x``, or ``x`` converted to the default float dtype when it holds ints or bools."""
-    if _tensor(x, op)._data.dtype.kind == "f":
-        return x
-    return as_dtype(x, get_default_dtype().np)
-
-
-def _float_op(op_cls, name, doc):
-    """The public function of a float-valued unary op (ints become the default float)."""
-
-    def fn(input, *, out=None):
-        return write_out(op_cls.apply(_floating(input, name)), out)
-
-    fn.__name__ = name
-    fn.__doc__ = doc
-    return fn
 
 
 # ---- exponentials and logarithms --------------------------------------------------------
@@ -365,127 +306,6 @@ def logit(input, eps=None, *, out=None):
     return write_out(Logit.apply(_floating(input, "logit"), eps=eps), out)
 
 
-# ---- sign, abs, rounding ----------------------------------------------------------------
-
-class Abs(_Unary):
-    fn, keep = np.abs, "input"
-
-    def backward(self, grad_out):
-        return grad_out * sign(self.input())
-
-
-def _sign(x):
-    if x.dtype == np.bool_:
-        return x.copy()
-    out = np.asarray(np.sign(x))
-    if x.dtype.kind == "f":
-        np.copyto(out, 0, where=np.isnan(out))  # PyTorch's sign(nan) is 0
-    return out
-
-
-class Sign(_Flat):
-    fn = staticmethod(_sign)
-
-
-class _Rounding(_Flat):
-    """Integers are whole numbers already: they come back unchanged (as a copy)."""
-
-    def forward(self, x):
-        return x.copy() if x.dtype.kind in "iu" else super().forward(x)
-
-
-class Floor(_Rounding):
-    fn = np.floor
-
-
-class Ceil(_Rounding):
-    fn = np.ceil
-
-
-class Trunc(_Rounding):
-    fn = np.trunc
-
-
-def _round_decimals(x, decimals):
-    """PyTorch's recipe: ``rint(x * 10**d) / 10**d``, or ``rint(x / 10**-d) * 10**-d``."""
-    if decimals > 0:
-        scale = x.dtype.type(10.0 ** decimals)
-        return np.rint(x * scale) / scale
-    scale = x.dtype.type(10.0 ** -decimals)
-    return np.rint(x / scale) * scale
-
-
-class Round(_Rounding):
-    """Round half to even, optionally to ``decimals`` places."""
-
-    fn = np.rint
-
-    def forward(self, x, decimals=0):
-        if decimals == 0 or x.dtype.kind in "iu":
-            return super().forward(x)
-        with np.errstate(all="ignore"):
-            if x.dtype == np.float16:
-                return _round_decimals(x.astype(np.float32), decimals).astype(np.float16)
-            return _round_decimals(x, decimals)
-
-
-class Frac(_Unary):
-    """``x - trunc(x)``; the gradient is 1."""
-
-    fn = staticmethod(lambda x: x - np.trunc(x))
-
-    def backward(self, grad_out):
-        return grad_out
-
-
-def _numeric(x, op, ints=True):
-    """PyTorch has no kernel for these on bools (nor on ints when ``ints`` is False)."""
-    kind = _tensor(x, op)._data.dtype.kind
-    if kind == "b" or (kind in "iu" and not ints):
-        raise NotImplementedError(f"{op}: not implemented for {x.dtype.name} tensors")
-    return x
-
-
-def abs(input, *, out=None):
-    """``|input|`` elementwise; integers stay integers. The gradient is ``sign(input)``."""
-    return write_out(Abs.apply(_numeric(input, "abs")), out)
-
-
-def sign(input, *, out=None):
-    """-1, 0 or 1 by the sign of each element (bools stay bools); zero gradient."""
-    return write_out(Sign.apply(_tensor(input, "sign")), out)
-
-
-def _rounding(op_cls, name, doc):
-    def fn(input, *, out=None):
-        return write_out(op_cls.apply(_numeric(input, name)), out)
-
-    fn.__name__ = name
-    fn.__doc__ = doc
-    return fn
-
-
-floor = _rounding(Floor, "floor", "The largest integer <= each element; zero gradient.")
-ceil = _rounding(Ceil, "ceil", "The smallest integer >= each element; zero gradient.")
-trunc = fix = _rounding(Trunc, "trunc", "Each element rounded toward zero; zero gradient.")
-absolute, sgn = abs, sign
-
-
-def round(input, *, decimals=0, out=None):
-    """Round half to even, to ``decimals`` places (negative: to tens, hundreds ...).
-
-    Computed as ``rint(x * 10**d) / 10**d`` (or ``rint(x / 10**-d) * 10**-d``), exactly
-    as PyTorch does, so ties after scaling round the same way. Zero gradient.
-    """
-    x = _numeric(input, "round", ints=decimals == 0)
-    return write_out(Round.apply(x, decimals=decimals), out)
-
-
-def frac(input, *, out=None):
-    """``input - trunc(input)``, with the sign of ``input``; the gradient is 1."""
-    return write_out(Frac.apply(_numeric(input, "frac", ints=False)), out)
-
-
 # ---- other float-valued functions of one tensor -----------------------------------------
 
 class _Scale(_Unary):
@@ -553,14 +373,12 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
 
 _OUT_OF_PLACE = {
     "exp": exp, "exp2": exp2, "expm1": expm1, "log": log, "log2": log2, "log10": log10,
-    "log1p": log1p, "sqrt": sqrt, "rsqrt": rsqrt, "abs": abs, "absolute": abs, "sign": sign,
-    "sgn": sign, "sin": sin, "cos": cos, "tan": tan, "asin": asin, "arcsin": asin,
+    "log1p": log1p, "sqrt": sqrt, "rsqrt": rsqrt, "sin": sin, "cos": cos, "tan": tan, "asin": asin, "arcsin": asin,
     "acos": acos, "arccos": acos, "atan": atan, "arctan": atan, "sinh": sinh, "cosh": cosh,
     "tanh": tanh, "asinh": asinh, "arcsinh": asinh, "acosh": acosh, "arccosh": acosh,
     "atanh": atanh, "arctanh": atanh, "sigmoid": sigmoid, "logit": logit, "erf": erf,
-    "erfc": erfc, "erfinv": erfinv, "floor": floor, "ceil": ceil, "round": round,
-    "trunc": trunc, "fix": trunc, "frac": frac, "deg2rad": deg2rad, "rad2deg": rad2deg,
+    "erfc": erfc, "erfinv": erfinv, "deg2rad": deg2rad, "rad2deg": rad2deg,
     "sinc": sinc, "nan_to_num": nan_to_num,
 }
-METHODS = dict(_OUT_OF_PLACE, __abs__=abs)
+METHODS = dict(_OUT_OF_PLACE)
 METHODS.update(inplace_all({f"{name}_": fn for name, fn in _OUT_OF_PLACE.items()}))

@@ -3,6 +3,8 @@
 Each figure is measured for ember and PyTorch in the same run, interleaved over several
 rounds (the machines drift 1.1-1.9x between runs), and reported with the median ratio.
 
+``benchmarks/run.py`` runs the same figures beside the workloads, each in a fresh interpreter.
+
 Run: .venv/bin/python -m benchmarks.micro [--rounds 5] [--only op-overhead,import,gemm]
 """
 

@@ -1,0 +1,216 @@
+"""The suite's outputs: the table printed after a run, the JSON file, and the README
+section (``--markdown``), all from one results dict (see ``benchmarks/run.py``).
+
+Re-render a saved run: .venv/bin/python -m benchmarks.report results.json [--markdown]
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+
+from benchmarks.frameworks import LABELS, version
+from benchmarks.protocol import DEFAULTS
+
+MARKER = "measured by `python -m benchmarks.run`, not edited by hand"
+CONTENDED = 0.25  # other processes' cores above which a figure is flagged as contended
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def _numpy_blas():
+    import numpy
+
+    try:
+        blas = numpy.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        return f"{blas['name']} {blas.get('version', '')}".strip()
+    except (KeyError, TypeError, AttributeError):  # the config's layout is not a stable API
+        return "unknown BLAS"
+
+
+def _commit():
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], check=False,
+                             capture_output=True, text=True,
+                             cwd=os.path.dirname(os.path.abspath(__file__)))
+        return out.stdout.strip() or None
+    except OSError:
+        return None
+
+
+def machine_info(frameworks):
+    """Date, machine and versions, recorded with every run."""
+    import numpy
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return {"date": now.strftime("%Y-%m-%d %H:%M UTC"), "cores": os.cpu_count(),
+            "cpu": _cpu_model(), "system": f"{platform.system()} {platform.release()}",
+            "python": platform.python_version(), "numpy": numpy.__version__,
+            "numpy_blas": _numpy_blas(), "commit": _commit(),
+            "versions": {name: version(name) for name in frameworks}}
+
+
+def _num(v):
+    """A figure with about three significant digits, without exponents."""
+    if v is None:
+        return "—"
+    for limit, digits in ((100, 0), (10, 1), (1, 2)):
+        if abs(v) >= limit:
+            return f"{v:.{digits}f}"
+    return f"{v:.3f}"
+
+
+def verdict(ratio, better):
+    """``ratio`` = ember ÷ PyTorch of a figure where ``better`` is "higher" or "lower",
+    as words: "1.9× slower", "1.3× faster"."""
+    if ratio is None:
+        return ""
+    speed = ratio if better == "higher" else 1 / ratio
+    return f"{speed:.2f}× faster" if speed >= 1 else f"{1 / speed:.2f}× slower"
+
+
+def progress(name, row):
+    """One line per finished row, printed while the suite runs."""
+    values = ", ".join(f"{fw} {_num(s['value'])}" for fw, s in row["frameworks"].items())
+    return (f"{name}: {values} {row['unit']}; ember÷PyTorch {_num(row['ratio'])}; "
+            f"others {_num(row['other_cores'])} cores")
+
+
+def _cell(stats):
+    if stats["value"] is None:
+        return "error"
+    return f"{_num(stats['value'])} [{_num(stats['min'])}–{_num(stats['max'])}]"
+
+
+def _mb(stats):
+    return "" if stats.get("peak_mb") is None else f"{stats['peak_mb']:.1f}"
+
+
+def table(results):
+    """The plain-text table: one row per workload or micro figure."""
+    fws = results["frameworks"]
+    head = ["row", "unit"] + [LABELS[f] + " median [min–max]" for f in fws]
+    head += ["ember÷PyTorch", "ember is"] + [f"peak MB {LABELS[f]}" for f in fws]
+    head += ["others (cores)"]
+    lines = []
+    for name, row in results["rows"].items():
+        stats = [row["frameworks"][f] for f in fws]
+        others = row["other_cores"]
+        lines.append([name, row["unit"]] + [_cell(s) for s in stats]
+                     + [_num(row["ratio"]), verdict(row["ratio"], row["better"])]
+                     + [_mb(s) for s in stats]
+                     + [f"{_num(others)} (max {_num(row['other_cores_max'])})"])
+    widths = [max(len(r[i]) for r in [head] + lines) for i in range(len(head))]
+    out = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [head] + lines]
+    out.insert(1, "-" * len(out[0]))
+    return "\n".join(out + [""] + _notes(results))
+
+
+def _protocol_note(results):
+    return (f"{results['rounds']} rounds, frameworks interleaved, each measurement in a "
+            f"fresh interpreter; ratio = median of the per-round ratios; [min–max] over all "
+            f"repeats (training) or rounds (latency, micro).")
+
+
+def _machine_note(m):
+    versions = ", ".join(f"{LABELS[k]} {v}" for k, v in m["versions"].items())
+    commit = f", commit {m['commit']}" if m.get("commit") else ""
+    return (f"{m['date']}; {m['cores']} cores ({m['cpu']}), {m['system']}; Python "
+            f"{m['python']}, NumPy {m['numpy']} ({m['numpy_blas']}), {versions}{commit}.")
+
+
+def _contention(results):
+    """One sentence: how busy other processes kept the machine while we measured."""
+    rows = [r for r in results["rows"].values() if r["other_cores"] is not None]
+    if not rows:
+        return "Other processes' CPU use: not measured."
+    mean = sum(r["other_cores"] for r in rows) / len(rows)
+    peak = max(r["other_cores_max"] for r in rows)
+    text = (f"Other processes kept {mean:.2f} of {results['machine']['cores']} cores busy "
+            f"during the measurements (mean of the rows' medians; at most {peak:.2f}).")
+    if mean > CONTENDED:
+        text += " The machine was contended: the figures are not those of an idle machine."
+    return text
+
+
+def _notes(results):
+    """Lines under the table: machine, protocol, contention, errors."""
+    notes = [_machine_note(results["machine"]), _protocol_note(results)]
+    if results["protocol"] != DEFAULTS:
+        notes.append(f"SHORTENED PROTOCOL {results['protocol']}: not comparable with "
+                     f"WORKLOADS.md's figures.")
+    notes.append(_contention(results))
+    for name, row in results["rows"].items():
+        for fw, stats in row["frameworks"].items():
+            for error in dict.fromkeys(stats["errors"]):
+                notes.append(f"error in {name} / {fw}: {error}")
+    return notes
+
+
+def _markdown_row(name, row, fws):
+    stats = [row["frameworks"][f] for f in fws]
+    cells = [f"{_num(s['value'])} {row['unit']}" if s["value"] is not None else "error"
+             for s in stats]
+    ratio = "—"
+    if row["ratio"] is not None:
+        ratio = f"{_num(row['ratio'])} ({verdict(row['ratio'], row['better'])})"
+    memory = " / ".join(_mb(s) for s in stats) if row["kind"] != "micro" else ""
+    others = _num(row["other_cores"])
+    return "| " + " | ".join([f"`{name}`", row["batch"]] + cells + [ratio, memory, others]) + " |"
+
+
+def markdown(results):
+    """The README section: the run's table with its date, machine and marker."""
+    fws, m = results["frameworks"], results["machine"]
+    head = ["workload", "batch"] + [LABELS[f] for f in fws] + ["ember ÷ PyTorch"]
+    head += [f"peak MB, {' / '.join(LABELS[f] for f in fws)}", "others' cores"]
+    lines = [f"## Speed (measured {m['date'][:10]})", "",
+             f"<!-- {MARKER}: replace this whole section with the output of `--markdown` -->",
+             "", f"Measured {_machine_note(m)} {_protocol_note(results)} {_contention(results)}",
+             "",
+             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += [_markdown_row(name, row, fws) for name, row in results["rows"].items()]
+    if results["protocol"] != DEFAULTS:
+        lines += ["", f"**Shortened protocol {results['protocol']}: not for publication.**"]
+    errors = [n for n in _notes(results) if n.startswith("error in")]
+    lines += [""] + [f"- {e}" for e in errors] + ([""] if errors else [])
+    lines.append("Peak MB: the most resident memory the workload added after the framework "
+                 "was imported and its data created (`benchmarks/memory.py`). Others' cores: "
+                 "how many cores other processes kept busy while the row was timed (median "
+                 "over its measurements, `benchmarks/protocol.py`). Regenerate: "
+                 "`.venv/bin/python -m benchmarks.run --markdown` (several minutes).")
+    return "\n".join(lines)
+
+
+def write_json(results, path):
+    """Writes ``results`` to ``path`` (making its directory) and returns the path."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(results, f, indent=1)
+    return path
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Re-render a saved benchmark run.")
+    parser.add_argument("json", help="a file written by benchmarks.run")
+    parser.add_argument("--markdown", action="store_true", help="print the README section")
+    args = parser.parse_args(argv)
+    with open(args.json) as f:
+        results = json.load(f)
+    print(markdown(results) if args.markdown else table(results))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -20,6 +20,7 @@ import dataclasses
 from typing import Any, Callable
 
 import numpy as np
+import pytest
 import torch
 
 import ember
@@ -148,3 +149,16 @@ def assert_close(mine, ref, atol, rtol, what):
 
 def float_inputs(tensors, arrays):
     return [t for t, (kind, _) in zip(tensors, arrays) if kind == "float"]
+
+
+def raises_like_torch(call):
+    """``call(lib)`` raises in PyTorch, and in ember an error of the same type; its text."""
+    try:
+        call(torch)
+    except Exception as exc:  # noqa: BLE001 - any error type, compared below
+        expected = type(exc)
+    else:
+        pytest.fail("PyTorch did not raise")
+    with pytest.raises(expected) as info:
+        call(ember)
+    return str(info.value)

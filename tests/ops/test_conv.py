@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import ember
+from tests.ops.harness import raises_like_torch
 
 EF, TF = ember.nn.functional, torch.nn.functional
 
@@ -16,25 +17,12 @@ def _pair(*shape, seed=0, dtype=np.float64, requires_grad=True):
             torch.tensor(arr, requires_grad=requires_grad))
 
 
-def _raises_like_torch(call):
-    """``call(lib)`` raises in PyTorch, and in ember an error of the same type; its text."""
-    try:
-        call(torch)
-    except Exception as exc:  # noqa: BLE001 - any error type, compared below
-        expected = type(exc)
-    else:
-        pytest.fail("PyTorch did not raise")
-    with pytest.raises(expected) as info:
-        call(ember)
-    return str(info.value)
-
-
 def _close(e, t, tol=1e-10):
     np.testing.assert_allclose(e.detach().numpy(), t.detach().numpy(), rtol=tol, atol=tol)
 
 
 def test_channel_mismatch_message_names_both_shapes():
-    text = _raises_like_torch(lambda m: m.nn.functional.conv2d(m.ones(8, 3, 32, 32),
+    text = raises_like_torch(lambda m: m.nn.functional.conv2d(m.ones(8, 3, 32, 32),
                                                                m.ones(6, 1, 5, 5)))
     assert ("conv2d: input has 3 channels (shape (8, 3, 32, 32)) but weight expects 1 "
             "(shape (6, 1, 5, 5)) with groups=1") in text
@@ -83,7 +71,7 @@ def test_channel_mismatch_message_names_both_shapes():
                                                 padding="same"), "padding"),
 ])
 def test_errors_like_torch(call, words):
-    text = _raises_like_torch(call)
+    text = raises_like_torch(call)
     assert words in text and text.startswith("conv")
 
 

@@ -6,19 +6,7 @@ import pytest
 import torch
 
 import ember
-
-
-def _raises_like_torch(call):
-    """``call(lib)`` raises in PyTorch, and in ember an error of the same type; its text."""
-    try:
-        call(torch)
-    except Exception as exc:  # noqa: BLE001 - any error type, compared below
-        expected = type(exc)
-    else:
-        pytest.fail("PyTorch did not raise")
-    with pytest.raises(expected) as info:
-        call(ember)
-    return str(info.value)
+from tests.ops.harness import raises_like_torch
 
 
 def _pair(*shape, seed=0):
@@ -46,7 +34,7 @@ def _pair(*shape, seed=0):
      "dtype"),
 ])
 def test_errors_like_torch(call, words):
-    text = _raises_like_torch(call)
+    text = raises_like_torch(call)
     assert words in text
 
 

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import ember
+from tests.ops.harness import raises_like_torch
 
 EF, TF = ember.nn.functional, torch.nn.functional
 
@@ -16,25 +17,12 @@ def _pair(*shape, seed=0, dtype=np.float64, requires_grad=False):
             torch.tensor(arr, requires_grad=requires_grad))
 
 
-def _raises_like_torch(call):
-    """``call(lib)`` raises in PyTorch, and in ember an error of the same type; its text."""
-    try:
-        call(torch)
-    except Exception as exc:  # noqa: BLE001 - any error type, compared below
-        expected = type(exc)
-    else:
-        pytest.fail("PyTorch did not raise")
-    with pytest.raises(expected) as info:
-        call(ember)
-    return str(info.value)
-
-
 def _close(e, t, tol=1e-12):
     np.testing.assert_allclose(e.detach().numpy(), t.detach().numpy(), rtol=tol, atol=tol)
 
 
 def test_linear_mismatch_message_names_both_shapes():
-    text = _raises_like_torch(lambda m: m.nn.functional.linear(m.ones(64, 100), m.ones(10, 84)))
+    text = raises_like_torch(lambda m: m.nn.functional.linear(m.ones(64, 100), m.ones(10, 84)))
     assert ("linear: input has 100 features (shape (64, 100)) but weight expects 84 "
             "(shape (10, 84))") in text
     assert "test_linalg.py" in text
@@ -62,7 +50,7 @@ def test_linear_mismatch_message_names_both_shapes():
     (lambda m: m.mm(m.ones(2, 3), m.ones(4, 2)), "differ"),
 ])
 def test_errors_like_torch(call, words):
-    assert words in _raises_like_torch(call)
+    assert words in raises_like_torch(call)
 
 
 def test_linear_integer_matches_torch():

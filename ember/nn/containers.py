@@ -15,7 +15,39 @@ def _index(i, n, kind):
     return i % n
 
 
-class Sequential(Module):
+class _ModuleSequence:
+    """The list API shared by Sequential and ModuleList (children named "0", "1", ...)."""
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index, module):
+        items = list(self._modules.values())
+        items.insert(index, module)
+        self._modules.clear()
+        for i, m in enumerate(items):
+            self._modules[str(i)] = m
+        return self
+
+    def pop(self, index=-1):
+        module = self[index]
+        del self[index]
+        return module
+
+
+class Sequential(_ModuleSequence, Module):
     """Modules called one after another: ``Sequential(a, b)(x) == b(a(x))``.
 
     Also ``Sequential(OrderedDict([("conv", ...), ("relu", ...)]))`` for named children.
@@ -55,39 +87,11 @@ class Sequential(Module):
         for i, (name, m) in enumerate(items):
             self._modules[str(i) if name.isdigit() else name] = m
 
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
     def __add__(self, other):
         return Sequential(*self, *other)
 
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
 
-    def extend(self, modules):
-        for m in modules:
-            self.append(m)
-        return self
-
-    def insert(self, index, module):
-        items = list(self._modules.values())
-        items.insert(index if index >= 0 else len(items) + index, module)
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self._modules[str(i)] = m
-        return self
-
-    def pop(self, index=-1):
-        module = self[index]
-        del self[index]
-        return module
-
-
-class ModuleList(Module):
+class ModuleList(_ModuleSequence, Module):
     """A list of modules whose parameters the parent module sees."""
 
     def __init__(self, modules=None):
@@ -110,38 +114,11 @@ class ModuleList(Module):
         for i, m in enumerate(items):
             self._modules[str(i)] = m
 
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
     def __iadd__(self, modules):
         return self.extend(modules)
 
     def __add__(self, other):
         return ModuleList([*self, *other])
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules):
-        for m in modules:
-            self.append(m)
-        return self
-
-    def insert(self, index, module):
-        items = list(self._modules.values())
-        items.insert(index, module)
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self._modules[str(i)] = m
-
-    def pop(self, index=-1):
-        module = self[index]
-        del self[index]
-        return module
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleList is a container; iterate over it in forward")

@@ -137,7 +137,7 @@ class Function:
             outs = _attach(ctx, args, outs)
             _save(ctx, outs)
             if Anomaly.enabled:
-                ctx._created_at = _creation_site(ctx)
+                ctx._created_at = _creation_site()
         return outs[0] if single else outs
 
 

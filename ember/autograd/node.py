@@ -202,7 +202,7 @@ class Op(Node):
             outs = outs if type(outs) is tuple else (outs,)
             self._saved_out = [(outs[i]._data, i, outs[i]._vbox, outs[i]._vbox[0])
                                for i in self._save_out]
-        self._created_at = _creation_site(self) if Anomaly.enabled else None
+        self._created_at = _creation_site() if Anomaly.enabled else None
 
     def save_inputs(self, *indices):
         """Keep these inputs (by position) for backward, as Tensors connected to the graph."""
@@ -277,5 +277,5 @@ def _modified(node, shape, now, expected):
     )
 
 
-def _creation_site(node):
+def _creation_site():
     return user_line() or "<unknown>"

@@ -17,6 +17,7 @@ from ember._errors import runtime_error
 from ember.autograd.node import Op
 from ember.ops._methods import inplace_all, write_out
 from ember.ops._promote import as_tensor, promote, promote_all
+from ember.ops.gather import Nonzero
 from ember.tensor import Tensor
 
 __all__ = [
@@ -218,13 +219,6 @@ class Where(Op):
         return None, grad_x, grad_y
 
 
-class Nonzero(Op):
-    differentiable = False
-
-    def forward(self, condition):
-        return tuple(np.nonzero(np.atleast_1d(condition)))
-
-
 def _condition(condition):
     if not isinstance(condition, Tensor) or condition._data.dtype == np.bool_:
         return as_tensor(condition)
@@ -256,7 +250,7 @@ def where(condition, input=None, other=None, *, out=None):
     """
     condition = _condition(condition)
     if input is None and other is None:
-        return Nonzero.apply(condition)
+        return Nonzero.apply(condition, as_tuple=True)
     if input is None or other is None:
         raise TypeError("where() takes either only a condition, or a condition, input and other")
     x, y = promote(input, other)

@@ -20,6 +20,9 @@ LAYERS = [
     ("ember.optim",),
     # serialization needs only tensors and dtypes (DESIGN.md lists it after data).
     ("ember.serialization",),
+    # graph capture and execution (DESIGN.md's graph layer), then export to ONNX.
+    ("ember.jit",),
+    ("ember.onnx",),
     # The TensorBoard writer captures graphs through nn modules and autograd's observers; it
     # sits above train, whose TensorBoard callback writes through it.
     ("ember.utils.tensorboard",),

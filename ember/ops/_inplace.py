@@ -17,6 +17,7 @@ import numpy as np
 
 from ember._errors import fmt_shape, runtime_error, shape_error
 from ember.autograd.grad_mode import GradMode
+from ember.autograd.node import Observers
 from ember.tensor import Tensor
 
 _make = Tensor._make
@@ -30,6 +31,8 @@ def apply_inplace(name, fn, self, *args, **kwargs):
         result = fn(self, *args, **kwargs)
         _write(name, self, result._data)
         self._vbox[0] += 1
+        if Observers.active:
+            _observe(self, result)
         return self
     if self._base is not None and self._base._requires_grad:
         from ember.ops._index_primitives import write_through_base  # it imports this module
@@ -40,12 +43,23 @@ def apply_inplace(name, fn, self, *args, **kwargs):
     _check_recordable(name, self)
     snapshot = _make(self._data.copy(), self._requires_grad, self.grad_fn, self._output_nr)
     snapshot._vbox = [self._vbox[0]]
+    if Observers.active:
+        _observe(snapshot, self)  # the snapshot holds self's current value
     result = fn(snapshot, *args, **kwargs)
     _write(name, self, result._data)
     self.grad_fn, self._output_nr = result.grad_fn, result._output_nr
     self._requires_grad = result._requires_grad
     self._vbox[0] += 1
+    if Observers.active:
+        _observe(self, result)
     return self
+
+
+def _observe(target, result):
+    """Tell graph capture that ``target`` now holds ``result``'s values (``ember.jit``)."""
+    for watcher in Observers.active:
+        if hasattr(watcher, "inplace_write"):
+            watcher.inplace_write(target, result)
 
 
 def _check_recordable(name, self):

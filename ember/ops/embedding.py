@@ -11,6 +11,7 @@ import numpy as np
 from ember._errors import fmt_shape, index_error, runtime_error, value_error
 from ember.autograd.grad_mode import no_grad
 from ember.autograd.node import Op
+from ember.autograd.traceable import traceable
 from ember.tensor import Tensor
 
 # torch.embedding and torch.embedding_bag take the weight first: only the functional
@@ -96,6 +97,7 @@ def _renorm_(weight, idx, max_norm, norm_type):
             weight._vbox[0] += 1
 
 
+@traceable("embedding")
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,  # noqa: A002
               scale_grad_by_freq=False, sparse=False):
     """Look up rows of ``weight``: ``out[..., :] = weight[input[...], :]``.
@@ -125,6 +127,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,  # 
     return TakeRows.apply(weight, index=idx, grad_scale=scale)
 
 
+@traceable("embedding_bag")
 def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,  # noqa: A002
                   scale_grad_by_freq=False, mode="mean", sparse=False,
                   per_sample_weights=None, include_last_offset=False, padding_idx=None):

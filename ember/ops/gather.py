@@ -9,6 +9,7 @@ import numpy as np
 
 from ember._errors import _with_line, fmt_shape, runtime_error, shape_error
 from ember.autograd.node import Op
+from ember.autograd.traceable import traceable
 from ember.ops._index_primitives import Ix, Take, check_bounds
 from ember.ops._methods import write_out
 from ember.ops.shape import expand, reshape
@@ -79,6 +80,7 @@ def check_along(op, shape, dim, index, limits=()):
     check_bounds(op, index, dim, shape[dim] if shape else 1, negative=False)
 
 
+@traceable("gather")
 def gather(input, dim, index, *, sparse_grad=False, out=None):  # noqa: A002
     """Values along ``dim`` picked by ``index``: for dim=1, ``out[i][j] = input[i][index[i][j]]``.
 
@@ -103,6 +105,7 @@ def _gather(op, input, dim, idx):
     return result
 
 
+@traceable("take_along_dim")
 def take_along_dim(input, indices, dim=None, *, out=None):  # noqa: A002
     """``gather`` after broadcasting ``input`` and ``indices`` outside ``dim``; with
     ``dim=None``, both are flattened first."""
@@ -127,6 +130,7 @@ def _without(shape, dim):
     return tuple(s if d != dim else 1 for d, s in enumerate(shape))
 
 
+@traceable("take")
 def take(input, index):  # noqa: A002
     """``input`` read as 1-D at ``index`` (negative counts from the end); ``index``'s shape."""
     idx = index_array("take", index)
@@ -138,6 +142,7 @@ def take(input, index):  # noqa: A002
     return Take.apply(reshape(input, -1), ix=Ix(None, (idx,), False, "take"))
 
 
+@traceable("index_select")
 def index_select(input, dim, index, *, out=None):  # noqa: A002
     """The slices of ``input`` at ``index`` (a vector) along ``dim``; ``dim`` gets len(index).
 

@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 
 from ember._errors import _with_line, fmt_shape
+from ember.autograd.traceable import traceable
 from ember.ops._index_primitives import (
     Ix,
     Take,
@@ -232,6 +233,7 @@ def _adv_tuple(adv):
 # ---- the Tensor methods --------------------------------------------------------------
 
 
+@traceable("getitem")
 def getitem(self, index):
     """``x[index]`` with PyTorch's rules: ints, slices (positive steps), None, ``...``,
     bool masks and integer tensors/lists (advanced indexing, broadcast together).

@@ -19,6 +19,7 @@ import numpy as np
 from ember._errors import fmt_shape, index_error, runtime_error, shape_error, value_error
 from ember.autograd.grad_mode import GradMode
 from ember.autograd.node import Op
+from ember.autograd.traceable import traceable
 from ember.tensor import Tensor
 
 # torch.kl_div and torch.binary_cross_entropy_with_logits take the reduction as an enum
@@ -281,6 +282,7 @@ class CrossEntropyProbBackward(Op):
 
 # ---- the functions -----------------------------------------------------------------------
 
+@traceable("cross_entropy")
 def cross_entropy(input, target, weight=None, size_average=None,  # noqa: A002
                   ignore_index=-100, reduce=None, reduction="mean", label_smoothing=0.0):
     """Cross-entropy between logits and class indices or class probabilities.
@@ -340,6 +342,7 @@ def _cross_entropy_prob(input, target, weight, ignore_index, reduction, smoothin
     return reduce_loss(loss, reduction, input._data.size // max(classes, 1))
 
 
+@traceable("nll_loss")
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100,  # noqa: A002
              reduce=None, reduction="mean"):
     """Negative log-likelihood: ``loss_n = -w[t_n] * input[n, t_n]`` (input: log-probs).

@@ -1,0 +1,19 @@
+"""ONNX: ``export`` an ember model to an ONNX file, ``load`` an ONNX file as an ember module.
+
+Both need the ``onnx`` package (``pip install ember[onnx]``), imported on first use.
+"""
+
+__all__ = ["export", "load", "UnsupportedOperatorError"]
+
+
+def __getattr__(name):
+    if name == "export":
+        from ember.onnx.exporter import export
+        return export
+    if name == "load":
+        from ember.onnx.importer import load
+        return load
+    if name == "UnsupportedOperatorError":
+        from ember.onnx.errors import UnsupportedOperatorError
+        return UnsupportedOperatorError
+    raise AttributeError(f"module 'ember.onnx' has no attribute '{name}'")

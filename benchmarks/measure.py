@@ -25,7 +25,9 @@ def measure_workload(workload, framework, protocol):
     arrays = workload.arrays()
     memory = PeakMemory().start()
     lib.manual_seed(0)
-    step = workload.build(framework, lib, arrays)
+    step = workload.build(frameworks.MODULE.get(framework, framework), lib, arrays)
+    if framework == "ember-compiled":
+        step = lib.compile(step)  # the whole step (or inference call) as one graph
     if workload.kind == "train":
         result = time_training(step, protocol["warmup"], protocol["repeats"], protocol["steps"])
         result["unit"] = "steps/s"
@@ -39,6 +41,8 @@ def measure_workload(workload, framework, protocol):
 def measure_micro(figure, framework):
     """One micro figure of ``benchmarks/micro.py`` (its own repeats and statistic)."""
     unit, compute, _ = micro.FIGURES[figure]
+    if framework in frameworks.MODULE:
+        raise ValueError(f"{figure} is a figure of the framework itself, not of {framework}")
     # import is timed in fresh interpreters of its own; loading the framework here first
     # would only add noise.
     lib = None if figure == "import" else frameworks.load(framework)

@@ -136,6 +136,12 @@ def round_orders(frameworks, rounds):
     return [frameworks if r % 2 == 0 else frameworks[::-1] for r in range(rounds)]
 
 
+def _ratios(nums, dens):
+    """Per-round ratios of two frameworks' results, skipping rounds where either failed."""
+    return [a["value"] / b["value"] for a, b in zip(nums, dens)
+            if "error" not in a and "error" not in b]
+
+
 def summarize(runs, reference=("ember", "torch")):
     """One table row from the per-round results of each framework.
 
@@ -159,10 +165,10 @@ def summarize(runs, reference=("ember", "torch")):
             "min": min(samples, default=None), "max": max(samples, default=None),
             "errors": [r["error"] for r in results if "error" in r], "rounds": results}
     num, den = reference
-    pairs = zip(runs.get(num, []), runs.get(den, []))
-    row["ratios"] = [a["value"] / b["value"] for a, b in pairs
-                     if "error" not in a and "error" not in b]
+    row["ratios"] = _ratios(runs.get(num, []), runs.get(den, []))
     row["ratio"] = statistics.median(row["ratios"]) if row["ratios"] else None
+    compiled = _ratios(runs.get("ember-compiled", []), runs.get(den, []))
+    row["compiled_ratio"] = statistics.median(compiled) if compiled else None
     others = [r["cpu"]["other_cores"] for rs in runs.values() for r in rs if "cpu" in r]
     row["other_cores"] = statistics.median(others) if others else None
     row["other_cores_max"] = max(others, default=None)

@@ -12,7 +12,7 @@ import platform
 import subprocess
 import sys
 
-from benchmarks.frameworks import LABELS, version
+from benchmarks.frameworks import LABELS, MODULE, version
 from benchmarks.protocol import DEFAULTS
 
 MARKER = "measured by `python -m benchmarks.run`, not edited by hand"
@@ -59,7 +59,8 @@ def machine_info(frameworks):
             "cpu": _cpu_model(), "system": f"{platform.system()} {platform.release()}",
             "python": platform.python_version(), "numpy": numpy.__version__,
             "numpy_blas": _numpy_blas(), "commit": _commit(),
-            "versions": {name: version(name) for name in frameworks}}
+            "versions": {name: version(name) for name in dict.fromkeys(
+                MODULE.get(f, f) for f in frameworks)}}
 
 
 def _num(v):
@@ -89,27 +90,31 @@ def progress(name, row):
 
 
 def _cell(stats):
+    if stats is None:
+        return "n/a"
     if stats["value"] is None:
         return "error"
     return f"{_num(stats['value'])} [{_num(stats['min'])}–{_num(stats['max'])}]"
 
 
 def _mb(stats):
-    return "" if stats.get("peak_mb") is None else f"{stats['peak_mb']:.1f}"
+    return "" if stats is None or stats.get("peak_mb") is None else f"{stats['peak_mb']:.1f}"
 
 
 def table(results):
     """The plain-text table: one row per workload or micro figure."""
     fws = results["frameworks"]
     head = ["row", "unit"] + [LABELS[f] + " median [min–max]" for f in fws]
-    head += ["ember÷PyTorch", "ember is"] + [f"peak MB {LABELS[f]}" for f in fws]
-    head += ["others (cores)"]
+    compiled = "ember-compiled" in fws
+    head += ["ember÷PyTorch", "ember is"] + (["compiled÷PyTorch"] if compiled else [])
+    head += [f"peak MB {LABELS[f]}" for f in fws] + ["others (cores)"]
     lines = []
     for name, row in results["rows"].items():
-        stats = [row["frameworks"][f] for f in fws]
+        stats = [row["frameworks"].get(f) for f in fws]
         others = row["other_cores"]
         lines.append([name, row["unit"]] + [_cell(s) for s in stats]
                      + [_num(row["ratio"]), verdict(row["ratio"], row["better"])]
+                     + ([_num(row.get("compiled_ratio"))] if compiled else [])
                      + [_mb(s) for s in stats]
                      + [f"{_num(others)} (max {_num(row['other_cores_max'])})"])
     widths = [max(len(r[i]) for r in [head] + lines) for i in range(len(head))]
@@ -160,21 +165,28 @@ def _notes(results):
 
 
 def _markdown_row(name, row, fws):
-    stats = [row["frameworks"][f] for f in fws]
-    cells = [f"{_num(s['value'])} {row['unit']}" if s["value"] is not None else "error"
-             for s in stats]
-    ratio = "—"
-    if row["ratio"] is not None:
-        ratio = f"{_num(row['ratio'])} ({verdict(row['ratio'], row['better'])})"
+    stats = [row["frameworks"].get(f) for f in fws]
+    cells = ["—" if s is None else f"{_num(s['value'])} {row['unit']}"
+             if s["value"] is not None else "error" for s in stats]
+    ratio = _ratio_cell(row, "ratio")
+    if "ember-compiled" in fws:
+        ratio += " | " + _ratio_cell(row, "compiled_ratio")
     memory = " / ".join(_mb(s) for s in stats) if row["kind"] != "micro" else ""
     others = _num(row["other_cores"])
     return "| " + " | ".join([f"`{name}`", row["batch"]] + cells + [ratio, memory, others]) + " |"
+
+
+def _ratio_cell(row, key):
+    value = row.get(key)
+    return "—" if value is None else f"{_num(value)} ({verdict(value, row['better'])})"
 
 
 def markdown(results):
     """The README section: the run's table with its date, machine and marker."""
     fws, m = results["frameworks"], results["machine"]
     head = ["workload", "batch"] + [LABELS[f] for f in fws] + ["ember ÷ PyTorch"]
+    if "ember-compiled" in fws:
+        head.append("ember compiled ÷ PyTorch")
     head += [f"peak MB, {' / '.join(LABELS[f] for f in fws)}", "others' cores"]
     lines = [f"## Speed (measured {m['date'][:10]})", "",
              f"<!-- {MARKER}: replace this whole section with the output of `--markdown` -->",

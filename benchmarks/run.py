@@ -62,6 +62,8 @@ def describe(name):
 
 def run_row(name, fws, args, settings):
     """All rounds of one row, frameworks interleaved; the summarized row."""
+    if name in micro.FIGURES:  # the micro figures are the framework's own, not a variant's
+        fws = [fw for fw in fws if fw not in frameworks.MODULE]
     runs = {fw: [] for fw in fws}
     for order in protocol.round_orders(fws, args.rounds):
         for fw in order:

@@ -97,8 +97,8 @@ def _cell(stats):
     return f"{_num(stats['value'])} [{_num(stats['min'])}–{_num(stats['max'])}]"
 
 
-def _mb(stats):
-    return "" if stats is None or stats.get("peak_mb") is None else f"{stats['peak_mb']:.1f}"
+def _mb(stats, key="peak_mb"):
+    return "" if stats is None or stats.get(key) is None else f"{stats[key]:.1f}"
 
 
 def table(results):
@@ -171,9 +171,13 @@ def _markdown_row(name, row, fws):
     ratio = _ratio_cell(row, "ratio")
     if "ember-compiled" in fws:
         ratio += " | " + _ratio_cell(row, "compiled_ratio")
-    memory = " / ".join(_mb(s) for s in stats) if row["kind"] != "micro" else ""
+    memory = total = ""
+    if row["kind"] != "micro":
+        memory = " / ".join(_mb(s) for s in stats)
+        total = " / ".join(_mb(s, "peak_total_mb") for s in stats)
     others = _num(row["other_cores"])
-    return "| " + " | ".join([f"`{name}`", row["batch"]] + cells + [ratio, memory, others]) + " |"
+    cells = [f"`{name}`", row["batch"]] + cells + [ratio, memory, total, others]
+    return "| " + " | ".join(cells) + " |"
 
 
 def _ratio_cell(row, key):
@@ -187,7 +191,8 @@ def markdown(results):
     head = ["workload", "batch"] + [LABELS[f] for f in fws] + ["ember ÷ PyTorch"]
     if "ember-compiled" in fws:
         head.append("ember compiled ÷ PyTorch")
-    head += [f"peak MB, {' / '.join(LABELS[f] for f in fws)}", "others' cores"]
+    names = " / ".join(LABELS[f] for f in fws)
+    head += [f"peak MB added, {names}", f"peak MB total, {names}", "others' cores"]
     lines = [f"## Speed (measured {m['date'][:10]})", "",
              f"<!-- {MARKER}: replace this whole section with the output of `--markdown` -->",
              "", f"Measured {_machine_note(m)} {_protocol_note(results)} {_contention(results)}",
@@ -198,8 +203,10 @@ def markdown(results):
         lines += ["", f"**Shortened protocol {results['protocol']}: not for publication.**"]
     errors = [n for n in _notes(results) if n.startswith("error in")]
     lines += [""] + [f"- {e}" for e in errors] + ([""] if errors else [])
-    lines.append("Peak MB: the most resident memory the workload added after the framework "
-                 "was imported and its data created (`benchmarks/memory.py`). Others' cores: "
+    lines.append("Peak MB added: the most resident memory the workload added after the "
+                 "framework was imported and its data created; peak MB total: the process's "
+                 "whole peak, import included (ember loads Numba and its compiled kernels on "
+                 "first use, PyTorch its kernels at import; `benchmarks/memory.py`). Others' cores: "
                  "how many cores other processes kept busy while the row was timed (median "
                  "over its measurements, `benchmarks/protocol.py`). Regenerate: "
                  "`.venv/bin/python -m benchmarks.run --markdown` (several minutes).")

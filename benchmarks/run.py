@@ -74,6 +74,9 @@ def run_row(name, fws, args, settings):
     for stats in row["frameworks"].values():
         peaks = [r["memory"]["peak_added_mb"] for r in stats["rounds"] if "memory" in r]
         stats["peak_mb"] = statistics.median(peaks) if peaks else None
+        totals = [r["memory"]["peak_total_mb"] for r in stats["rounds"]
+                  if "peak_total_mb" in r.get("memory", {})]
+        stats["peak_total_mb"] = statistics.median(totals) if totals else None
     return row
 
 

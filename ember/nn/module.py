@@ -184,6 +184,9 @@ class Module:
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
         self._check_name(name, "module")
+        if name in self._modules:  # replaced in place: it keeps its position, as in PyTorch
+            self._modules[name] = module
+            return
         self._forget(name)
         self._modules[name] = module
 

@@ -205,3 +205,12 @@ def test_deepcopy_model_gives_independent_parameters():
     assert twin.body[0].weight.grad is not m.body[0].weight.grad
     with pytest.raises(RuntimeError, match="graph leaves"):
         copy.deepcopy(m.body[0].weight * 2)
+
+
+def test_replacing_a_submodule_keeps_its_position_like_torch():
+    nn = ember.nn
+    e = nn.Sequential(nn.Linear(1, 2), nn.ReLU(), nn.Linear(2, 3))
+    t = torch.nn.Sequential(torch.nn.Linear(1, 2), torch.nn.ReLU(), torch.nn.Linear(2, 3))
+    e[1], t[1] = nn.Tanh(), torch.nn.Tanh()
+    assert repr(e) == repr(t)
+    assert list(dict(e.named_children())) == ["0", "1", "2"]

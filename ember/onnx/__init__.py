@@ -3,7 +3,7 @@
 Both need the ``onnx`` package (``pip install ember[onnx]``), imported on first use.
 """
 
-__all__ = ["export", "load", "UnsupportedOperatorError"]
+__all__ = ["UnsupportedOperatorError", "export", "load"]
 
 
 def __getattr__(name):

@@ -73,3 +73,20 @@ def test_embedding_bag_max_with_empty_bag_matches_torch():
     e.sum().backward()
     t.sum().backward()
     np.testing.assert_allclose(e_w.grad.numpy(), t_w.grad.numpy())
+
+
+@pytest.mark.parametrize("shape", [(32, 64), (7,), (0,), (3, 0, 2)])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_gradient_with_repeated_indices_matches_torch(shape, dtype):
+    """The weight's gradient sums every row looked up at the same index (most rows here)."""
+    rng = np.random.default_rng(2)
+    w = rng.standard_normal((65, 8)).astype(dtype)
+    idx = rng.integers(0, 65, shape)
+    idx.flat[:min(idx.size, 5)] = 64  # the last row, several times
+    g = rng.standard_normal(shape + (8,)).astype(dtype)
+    e_w, t_w = ember.tensor(w, requires_grad=True), torch.tensor(w, requires_grad=True)
+    EF.embedding(ember.tensor(idx), e_w).backward(ember.tensor(g))
+    TF.embedding(torch.tensor(idx), t_w).backward(torch.tensor(g))
+    assert e_w.grad.dtype == e_w.dtype
+    tol = {"rtol": 1e-5, "atol": 1e-5} if dtype == "float32" else {"rtol": 1e-12, "atol": 1e-12}
+    np.testing.assert_allclose(e_w.grad.numpy(), t_w.grad.numpy(), **tol)

@@ -11,6 +11,10 @@ Layout of the work for one layer and direction (``G`` gates of ``H`` units each)
 Gate order follows PyTorch: LSTM ``i, f, g, o``; GRU ``r, z, n`` with ``b_hn`` inside
 the reset product, ``n = tanh(x W_in + b_in + r * (h W_hn + b_hn))``.
 
+An LSTM layer over a padded batch without projection skips all this: it runs as one op
+over the whole sequence (``LSTMSequence`` in ``_lstm_seq.py``), with backpropagation
+through time written by hand.
+
 Packed batches: at step ``t`` only the first ``batch_sizes[t]`` rows run. Going forward,
 the rows that stop are set aside and rejoined at the end, so each sequence's final state
 is its state at its own last step; going backward, rows join from the initial state when
@@ -25,6 +29,7 @@ import numpy as np
 
 from ember.autograd.grad_mode import GradMode
 from ember.autograd.node import Op
+from ember.nn.modules._lstm_seq import lstm_sequence
 from ember.ops.dropout import dropout as _dropout
 from ember.ops.join import cat, stack
 from ember.ops.linalg import Linear
@@ -318,6 +323,9 @@ def run_direction(mode, x, layout, state, weights, has_bias, reverse):
     w_ih, w_hh = weights[0], weights[1]
     b_ih, b_hh = (weights[2], weights[3]) if has_bias else (None, None)
     w_hr = weights[-1] if len(weights) == (5 if has_bias else 3) else None  # proj_size > 0
+    if mode == "LSTM" and w_hr is None and layout.batch_sizes is None:
+        return lstm_sequence(x, w_ih, w_hh, b_ih, b_hh, *state, batch_first=layout.time_dim == 1,
+                             reverse=reverse)
     if mode == "GRU":
         xw, step = _linear(x, w_ih, b_ih), gru_step(w_hh, b_hh)
     else:

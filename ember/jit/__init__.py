@@ -9,3 +9,15 @@ from ember.jit.graph import Graph, Node, Value
 from ember.jit.traced import TracedModule, trace
 
 __all__ = ["trace", "TracedModule", "Graph", "Node", "Value", "TraceError", "GraphInputError"]
+
+from ember.jit.compile import CompiledFunction, CompiledModule, compile  # noqa: E402,A004
+
+__all__ += ["compile", "CompiledModule", "CompiledFunction"]
+
+from ember.jit.control_flow import cond, while_loop
+
+__all__ += ["cond", "while_loop"]
+
+from ember.jit.saved import SavedModelError, load, save
+
+__all__ += ["SavedModelError", "load", "save"]

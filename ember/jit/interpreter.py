@@ -6,14 +6,23 @@ can be fine-tuned). The compiled executor (``executor.py``) is the fast path; th
 is the definition it is tested against.
 """
 
-from ember.jit.ops import is_function, lookup
+from ember.jit.ops import assign, is_function, lookup
 from ember.tensor import Tensor
 
-__all__ = ["run", "rebuild", "fill_args"]
+__all__ = ["fill_args", "rebuild", "run", "run_flat"]
 
 
-def run(graph, inputs, parameters):
-    """Outputs of ``graph`` for ``inputs`` (Tensors in order) and ``{name: Tensor}``."""
+def run(graph, inputs, parameters, effects=None):
+    """Outputs of ``graph`` for ``inputs`` (Tensors in order) and ``{name: Tensor}``.
+
+    ``effects`` maps the targets of side-effect nodes that only a captured training step
+    has (``backward``, ``optimizer_step``; see ``compile.py``) to ``fn(node, args)``.
+    """
+    return rebuild(graph.out_spec, run_flat(graph, inputs, parameters, effects))
+
+
+def run_flat(graph, inputs, parameters, effects=None):
+    """``run``'s outputs as the flat list of the values the output node returns."""
     env = {}
     feed = iter(inputs)
     outs = []
@@ -21,9 +30,14 @@ def run(graph, inputs, parameters):
         kind = node.kind
         if kind == "call":
             args = [env[v] for v in node.inputs]
+            if effects and node.target in effects:
+                effects[node.target](node, args)
+                continue
             if is_function(node.target):
                 pos, kw = fill_args(node.params, args)
                 result = lookup(node.target)(*pos, **kw)
+            elif node.target in _CONTROL_FLOW:
+                result = _CONTROL_FLOW[node.target](node, args, parameters)
             else:
                 result = lookup(node.target).apply(*args, **node.params)
             if len(node.outputs) == 1 and not isinstance(result, tuple):
@@ -38,7 +52,33 @@ def run(graph, inputs, parameters):
             env[node.outputs[0]] = Tensor._make(node.params["value"])
         else:
             outs = [env[v] for v in node.inputs]
-    return rebuild(graph.out_spec, outs)
+    return outs
+
+
+def _cond(node, args, parameters):
+    """A ``cond`` node (``control_flow.py``): run the branch the pred chooses now."""
+    true_graph, false_graph = node.params["branches"]
+    graph = true_graph if bool(args[0]._data) else false_graph
+    return tuple(run_flat(graph, args[1:], parameters))
+
+
+def _while_loop(node, args, parameters):
+    """A ``while_loop`` node: run the body graph while the cond graph returns true."""
+    test, body = node.params["cond_graph"], node.params["body_graph"]
+    values = list(args)
+    while bool(run_flat(test, values, parameters)[0]._data):
+        values = run_flat(body, values, parameters)
+    return tuple(values)
+
+
+def _assign(node, args, parameters):
+    """An ``assign`` node: an in-place write into a named tensor (a buffer's update)."""
+    assign(parameters[node.params["name"]], args[0])
+    return ()
+
+
+# Nodes the interpreter runs itself: control flow, and writes into named tensors.
+_CONTROL_FLOW = {"cond": _cond, "while_loop": _while_loop, "assign": _assign}
 
 
 def fill_args(params, tensors):

@@ -15,7 +15,20 @@ import ember.nn  # noqa: F401 - loads the ops defined beside modules (recurrent 
 from ember.autograd.node import Op
 from ember.autograd.traceable import TRACEABLE
 
-__all__ = ["lookup", "op_names", "is_function"]
+__all__ = ["CONTROL_FLOW", "assign", "is_function", "lookup", "op_names"]
+
+# Call targets whose params hold subgraphs (``control_flow.py``): ember.cond, while_loop.
+CONTROL_FLOW = ("cond", "while_loop")
+
+
+def assign(target, value):
+    """The ``assign`` node: ``target`` (a named tensor, e.g. a buffer) overwritten in place.
+
+    Capture records one when an in-place op changes a module's buffer or a captured
+    tensor (``num_batches_tracked += 1``), so that replaying the graph changes it too.
+    """
+    target._data[...] = value._data
+    target._vbox[0] += 1
 
 _CLASSES = {}
 
@@ -41,9 +54,18 @@ def _count(cls):
 
 def lookup(name):
     """The Op class or traceable function a call node named ``name`` runs."""
+    cls = _CLASSES.get(name)
+    if cls is not None:
+        return cls
     fn = TRACEABLE.get(name)
     if fn is not None:
         return fn
+    if name == "assign":
+        return assign
+    if name in CONTROL_FLOW:  # nodes holding subgraphs; the interpreter runs them itself
+        from ember.jit import control_flow
+
+        return getattr(control_flow, name)
     cls = _classes().get(name)
     if cls is None:
         raise KeyError(f"ember.jit: no op named {name!r}; this graph was made by a newer "
@@ -57,4 +79,4 @@ def is_function(name):
 
 def op_names():
     """Every name a call node can target: Op class names and traceable function names."""
-    return sorted(set(_classes()) | set(TRACEABLE))
+    return sorted(set(_classes()) | set(TRACEABLE) | set(CONTROL_FLOW) | {"assign"})

@@ -17,11 +17,15 @@ Example:
 
 import numpy as np
 
+from ember.autograd.grad_mode import GradMode
+from ember.autograd.node import Observers
 from ember.jit.errors import TraceError, graph_input_error
-from ember.jit.interpreter import run
+from ember.jit.executor import compile_graph
+from ember.jit.graph import Graph
+from ember.jit.interpreter import rebuild, run
+from ember.jit.passes import optimize
 from ember.jit.tracer import capture
 from ember.nn.module import Module
-from ember.nn.parameter import Parameter
 from ember.tensor import Tensor
 
 __all__ = ["trace", "TracedModule"]
@@ -104,7 +108,21 @@ class TracedModule(Module):
     def forward(self, *inputs):
         graph = self._graph_for(inputs)
         params = dict(self._named_tensors())
-        return run(graph, inputs, params)
+        # The executor runs arrays, unseen by autograd and by observers (a tracer capturing
+        # this module inside another graph, the profiler): those need the interpreter.
+        if Observers.active or (GradMode.enabled and any(
+                t._requires_grad for t in (*inputs, *params.values()))):
+            return run(graph, inputs, params)
+        compiled = self._compiled(graph)
+        outs = compiled([x._data for x in inputs], {k: t._data for k, t in params.items()})
+        return rebuild(graph.out_spec, [Tensor._make(a) for a in outs])
+
+    def _compiled(self, graph):
+        cache = self.__dict__.setdefault("_executors", {})  # from_graph skips __init__
+        entry = cache.get(id(graph))
+        if entry is None or entry[0] is not graph:  # holding graph keeps its id unique
+            entry = cache[id(graph)] = (graph, compile_graph(optimize(graph)))
+        return entry[1]
 
     def _graph_for(self, inputs):
         key = _signature(inputs, self._name)
@@ -232,6 +250,8 @@ def _raise_diverged(node, other, why):
 
 
 def _same(x, y):
+    if isinstance(x, Graph) or isinstance(y, Graph):  # cond / while_loop subgraphs
+        return isinstance(x, Graph) and isinstance(y, Graph) and _same_graph(x, y)
     if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
         return (isinstance(x, np.ndarray) and isinstance(y, np.ndarray)
                 and x.shape == y.shape and x.dtype == y.dtype and np.array_equal(x, y))
@@ -245,6 +265,16 @@ def _same(x, y):
         return bool(x == y)
     except Exception:  # noqa: BLE001 - objects without a usable ==
         return x is y
+
+
+def _same_graph(first, second):
+    """Whether two subgraphs are the same (their Values point back at their nodes, so
+    comparing them field by field would never end)."""
+    try:
+        _compare(first, second)
+    except TraceError:
+        return False
+    return True
 
 
 def _fields(obj):

@@ -14,6 +14,8 @@ tracing a second time on other example values (the inputs rolled by one element)
 comparing the two graphs: they must be the same up to the inputs.
 """
 
+import contextlib
+
 import numpy as np
 
 from ember._errors import user_line
@@ -41,7 +43,9 @@ _GUARDED = {
 class Tracer:
     """Records ops into nodes; see the module docstring."""
 
-    def __init__(self, named_tensors):
+    def __init__(self, named_tensors, live=False):
+        self.live = live       # capture unknown tensors by reference, not as copies
+        self.captured = {}     # name -> tensor, for the tensors captured by reference
         self.nodes = []
         self.values = {}       # id(tensor) -> Value
         self.alive = []        # every tensor seen, so that ids stay unique while tracing
@@ -70,6 +74,9 @@ class Tracer:
         if v is not None:
             return v
         named = self.named.get(id(tensor))
+        if named is None and self.live:
+            named = (f"captured{len(self.captured)}", tensor)
+            self.captured[named[0]] = tensor
         if named is not None:
             name, _ = named
             v = Value(name, tensor._data.shape, tensor._data.dtype)
@@ -92,6 +99,10 @@ class Tracer:
     def op_begin(self, cls, inputs, params):
         if self.depth:
             return None
+        if params.get("inplace") is True:
+            # A write into an input's array (x[i] = v): the graph records the functional
+            # form, and inplace_write rebinds the written tensor to its result.
+            params = {**params, "inplace": False}
         return (cls.__name__, [self.value_of(t) for t in inputs], params)
 
     def op_end(self, token, outputs):
@@ -128,7 +139,26 @@ class Tracer:
                 result = Cast.apply(result, dtype=target._data.dtype)
             if target._data.shape != result._data.shape:
                 result = Expand.apply(result, shape=target._data.shape)
-        self._bind(target, self.value_of(result))
+        value = self.value_of(result)
+        written = self.values.get(id(target))
+        if written is not None and written.node.kind == "parameter":
+            # A named tensor (a buffer such as num_batches_tracked) changes: replay the write.
+            self.nodes.append(Node("call", "assign", [value], {"name": written.node.target},
+                                   where=user_line()))
+        self._bind(target, value)
+
+    def add_effect(self, target, inputs, params):
+        """A node run for its effect (``backward``, ``optimizer_step``): no outputs."""
+        self.nodes.append(Node("call", target, inputs, params, [], where=user_line()))
+
+    @contextlib.contextmanager
+    def paused(self):
+        """Ops run inside this block are not recorded (they belong to an effect node)."""
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
 
     def _record(self, target, inputs, params, outputs):
         outs = outputs if isinstance(outputs, tuple) else (outputs,)
@@ -206,9 +236,9 @@ def _guarded(tracer, name, original, fix):
     return method
 
 
-def capture(fn, example_inputs, named_tensors, input_names):
+def capture(fn, example_inputs, named_tensors, input_names, tracer=None):
     """Run ``fn(*example_inputs)`` once and return its Graph (see ``Tracer``)."""
-    tracer = Tracer(named_tensors)
+    tracer = tracer or Tracer(named_tensors)
     args = []
     for name, x in zip(input_names, example_inputs):
         t = Tensor._make(x._data, x._requires_grad and GradMode.enabled)

@@ -18,8 +18,8 @@ import numpy as np
 
 from ember._errors import _with_line, fmt_shape, runtime_error, shape_error
 from ember.autograd.grad_mode import GradMode
-from ember.autograd.node import Op
-from ember.ops._inplace import _check_recordable
+from ember.autograd.node import Observers, Op
+from ember.ops._inplace import _check_recordable, observe_write
 from ember.tensor import Tensor
 
 _make = Tensor._make
@@ -212,6 +212,8 @@ def write_at(name, self, ix, src, accumulate=False):
         raise runtime_error(name, "the tensor is a read-only view (made by expand or "
                                   "broadcast_to); call .clone() before writing to it")
     op = AddAt if accumulate else Put
+    if Observers.active:  # graph capture must see the write: make it an op
+        return _observed_write(op, self, ix, src)
     if not (GradMode.enabled and (self._requires_grad or src._requires_grad)):
         try:
             (ix.add_at if accumulate else ix.put)(self._data, src._data)
@@ -227,6 +229,19 @@ def write_at(name, self, ix, src, accumulate=False):
     out = op.apply(self, src, ix=ix, inplace=True)
     self.grad_fn, self._output_nr, self._requires_grad = out.grad_fn, 0, True
     self._vbox[0] += 1
+    return self
+
+
+def _observed_write(op, self, ix, src):
+    """``write_at`` while an observer (``ember.jit`` capture) watches: through the op."""
+    recording = GradMode.enabled and (self._requires_grad or src._requires_grad)
+    if recording:
+        _check_recordable(op.__name__.lower(), self)
+    out = op.apply(self, src, ix=ix, inplace=True)
+    if recording:
+        self.grad_fn, self._output_nr, self._requires_grad = out.grad_fn, 0, True
+    self._vbox[0] += 1
+    observe_write(self, out)
     return self
 
 
@@ -250,6 +265,8 @@ def write_through_base(name, fn, view, args, kwargs):
     write_at(name, base, node.ix, value_tensor(name, result, base._data.dtype))
     fresh = Take.apply(base, ix=node.ix)
     view.grad_fn, view._output_nr, view._requires_grad = fresh.grad_fn, 0, True
+    if Observers.active:
+        observe_write(view, fresh)
     return view
 
 

@@ -32,7 +32,7 @@ def apply_inplace(name, fn, self, *args, **kwargs):
         _write(name, self, result._data)
         self._vbox[0] += 1
         if Observers.active:
-            _observe(self, result)
+            observe_write(self, result)
         return self
     if self._base is not None and self._base._requires_grad:
         from ember.ops._index_primitives import write_through_base  # it imports this module
@@ -44,18 +44,18 @@ def apply_inplace(name, fn, self, *args, **kwargs):
     snapshot = _make(self._data.copy(), self._requires_grad, self.grad_fn, self._output_nr)
     snapshot._vbox = [self._vbox[0]]
     if Observers.active:
-        _observe(snapshot, self)  # the snapshot holds self's current value
+        observe_write(snapshot, self)  # the snapshot holds self's current value
     result = fn(snapshot, *args, **kwargs)
     _write(name, self, result._data)
     self.grad_fn, self._output_nr = result.grad_fn, result._output_nr
     self._requires_grad = result._requires_grad
     self._vbox[0] += 1
     if Observers.active:
-        _observe(self, result)
+        observe_write(self, result)
     return self
 
 
-def _observe(target, result):
+def observe_write(target, result):
     """Tell graph capture that ``target`` now holds ``result``'s values (``ember.jit``)."""
     for watcher in Observers.active:
         if hasattr(watcher, "inplace_write"):

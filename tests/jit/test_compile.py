@@ -1,0 +1,107 @@
+"""ember.compile: compiled modules and whole training steps replay exactly what eager does."""
+
+import copy
+
+import numpy as np
+import pytest
+
+import ember
+import ember.nn.functional as F
+from ember import models, nn, optim
+from ember.jit import GraphInputError, TraceError
+
+
+def _models():
+    ember.manual_seed(0)
+    return {
+        "mlp": (nn.Sequential(nn.Linear(12, 16), nn.ReLU(), nn.Linear(16, 5)),
+                lambda: ember.randn(8, 12), 5),
+        "cnn_bn": (nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+                                 nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 4 * 4, 5)),
+                   lambda: ember.randn(6, 1, 8, 8), 5),
+        "char_lstm": (models.char_lstm(vocab_size=11, embed_dim=6, hidden_size=8),
+                      lambda: ember.randint(0, 11, (3, 7)), 11),
+        "gpt": (models.gpt(vocab_size=13, max_len=8, d_model=16, n_heads=2, n_layers=1,
+                           d_ff=32, dropout=0.0), lambda: ember.randint(0, 13, (2, 8)), 13),
+    }
+
+
+def _loss(out, y, classes):
+    out = out[0] if isinstance(out, tuple) else out  # char_lstm: (logits, state)
+    return F.cross_entropy(out.reshape(-1, classes), y.reshape(-1))
+
+
+@pytest.mark.parametrize("name", ["mlp", "cnn_bn", "char_lstm", "gpt"])
+@pytest.mark.parametrize("make_opt", [
+    lambda p: optim.SGD(p, lr=0.1, momentum=0.9, weight_decay=1e-4),
+    lambda p: optim.AdamW(p, lr=1e-2),
+], ids=["sgd", "adamw"])
+def test_compiled_training_step_matches_eager(name, make_opt):
+    model, make_x, classes = _models()[name]
+    twin = copy.deepcopy(model)
+    opt, twin_opt = make_opt(model.parameters()), make_opt(twin.parameters())
+
+    @ember.compile
+    def train_step(x, y):
+        opt.zero_grad()
+        loss = _loss(model(x), y, classes)
+        loss.backward()
+        opt.step()
+        return loss
+
+    for step in range(4):
+        ember.manual_seed(100 + step)
+        x = make_x()
+        out_shape = (x.shape[0],) if name in ("mlp", "cnn_bn") else tuple(x.shape)
+        y = ember.randint(0, classes, out_shape)
+        loss = train_step(x, y)
+        twin_opt.zero_grad()
+        twin_loss = _loss(twin(x), y, classes)
+        twin_loss.backward()
+        twin_opt.step()
+        np.testing.assert_allclose(float(loss), float(twin_loss), rtol=1e-6)
+    for (key, p), (_, q) in zip(model.state_dict().items(), twin.state_dict().items()):
+        np.testing.assert_allclose(p.numpy(), q.numpy(), rtol=1e-5, atol=1e-6, err_msg=key)
+    targets = [n.target for n in train_step.graph.of_kind("call")]
+    assert {"zero_grad", "backward", "optimizer_step"} <= set(targets)
+
+
+def test_compiled_module_equals_eager_and_shares_parameters():
+    ember.manual_seed(0)
+    model = models.lenet5().eval()
+    compiled = ember.compile(model)
+    for batch in (2, 3):
+        x = ember.randn(batch, 1, 28, 28)
+        with ember.no_grad():
+            np.testing.assert_allclose(compiled(x).numpy(), model(x).numpy(), rtol=1e-6)
+    assert len(compiled._traced) == 2
+    assert [k for k in compiled.state_dict()][0] == "_orig_mod.features.0.weight"
+    assert list(compiled.parameters())[0] is list(model.parameters())[0]
+
+
+def test_compiled_module_without_dynamic_names_the_shape_change():
+    compiled = ember.compile(nn.Linear(3, 2), dynamic=False)
+    compiled(ember.ones(4, 3))
+    with pytest.raises(GraphInputError, match="shape"):
+        compiled(ember.ones(5, 3))
+
+
+def test_reading_the_loss_inside_a_compiled_step_is_refused():
+    model = nn.Linear(3, 1)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    @ember.compile
+    def step(x):
+        opt.zero_grad()
+        loss = model(x).pow(2).mean()
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    with pytest.raises(TraceError, match="item"):
+        step(ember.ones(2, 3))
+
+
+def test_graph_of_an_uncalled_function_explains_itself():
+    with pytest.raises(RuntimeError, match="captured on its first call"):
+        ember.compile(lambda x: x + 1).graph

@@ -65,6 +65,12 @@ CPU = device()
 _new = object.__new__
 
 
+class _Engine:
+    # ``ember.autograd.engine.backward`` once imported: an import statement costs more
+    # than a whole small op, and ``backward`` runs once per step.
+    backward = None
+
+
 class Tensor:
     """An n-dimensional array that can record the ops applied to it for autograd.
 
@@ -278,10 +284,13 @@ class Tensor:
             create_graph: record the backward pass too, for gradients of gradients.
             inputs: accumulate only into these tensors.
         """
-        from ember.autograd.engine import backward
+        run = _Engine.backward
+        if run is None:  # the engine imports this module, so it is imported on first use
+            from ember.autograd.engine import backward as run
 
-        backward((self,), None if gradient is None else (gradient,), retain_graph, create_graph,
-                 inputs=inputs)
+            _Engine.backward = run
+        run((self,), None if gradient is None else (gradient,), retain_graph, create_graph,
+            inputs=inputs)
 
     def detach(self):
         """The same values (shared, no copy) cut from the graph."""

@@ -26,6 +26,11 @@ _make = Tensor._make
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
     """Accumulate d(tensors)/d(leaves) into the leaves' ``.grad`` (``ember.autograd.backward``)."""
+    if inputs is None and grad_tensors is None and type(tensors) is tuple and \
+            len(tensors) == 1:  # ``loss.backward()``, once per step: skip the general checks
+        _run(tensors, [_root_grad(tensors[0], None, "backward")], retain_graph, create_graph,
+             None, True)
+        return
     tensors, grads = _roots(tensors, grad_tensors, "backward")
     only = None if inputs is None else _as_tuple(inputs)
     found = _run(tensors, grads, retain_graph, create_graph, capture=only, accumulate=True)
@@ -71,34 +76,34 @@ def _roots(tensors, grad_tensors, op):
         else tuple(grad_tensors)
     if len(grad_tensors) != len(tensors):
         raise runtime_error(op, f"got {len(tensors)} outputs but {len(grad_tensors)} gradients")
-    grads = []
-    for t, g in zip(tensors, grad_tensors):
-        if not t._requires_grad:
+    return tensors, [_root_grad(t, g, op) for t, g in zip(tensors, grad_tensors)]
+
+
+def _root_grad(t, g, op):
+    """The gradient that starts backward from output ``t`` (``g`` as the user gave it)."""
+    if not t._requires_grad:
+        raise runtime_error(
+            op, "element 0 of tensors does not require grad and does not have a grad_fn"
+        )
+    data = t._data
+    if g is None:
+        if data.size != 1:
             raise runtime_error(
-                op, "element 0 of tensors does not require grad and does not have a grad_fn"
-            )
-        if g is None:
-            if t._data.size != 1:
-                raise runtime_error(
-                    op,
-                    "grad can be implicitly created only for scalar outputs; pass gradient= "
-                    f"for the output of shape {fmt_shape(t._data.shape)}",
-                )
-            g = _make(np.ones(t._data.shape, t._data.dtype) if t._data.ndim
-                      else np.array(1, t._data.dtype))
-        elif not isinstance(g, Tensor):
-            g = _make(np.asarray(g, dtype=t._data.dtype))
-        elif g._data.shape != t._data.shape:
-            raise shape_error(
                 op,
-                f"gradient has shape {fmt_shape(g._data.shape)} but the output has shape "
-                f"{fmt_shape(t._data.shape)}",
+                "grad can be implicitly created only for scalar outputs; pass gradient= "
+                f"for the output of shape {fmt_shape(data.shape)}",
             )
-        else:
-            # Never hand a user's own tensor to a leaf's .grad, which optimizers change in place.
-            g = g if GradMode.enabled and g._requires_grad else _make(g._data.copy())
-        grads.append(g)
-    return tensors, grads
+        return _make(np.ones(data.shape, data.dtype) if data.ndim else np.array(1, data.dtype))
+    if not isinstance(g, Tensor):
+        return _make(np.asarray(g, dtype=data.dtype))
+    if g._data.shape != data.shape:
+        raise shape_error(
+            op,
+            f"gradient has shape {fmt_shape(g._data.shape)} but the output has shape "
+            f"{fmt_shape(data.shape)}",
+        )
+    # Never hand a user's own tensor to a leaf's .grad, which optimizers change in place.
+    return g if GradMode.enabled and g._requires_grad else _make(g._data.copy())
 
 
 def _key(t):
@@ -118,11 +123,13 @@ def _run(tensors, grads, retain_graph, create_graph, capture, accumulate):
     wanted = None if capture is None else {_key(t): i for i, t in enumerate(capture)}
     pending, heap = {}, []
     for t, g in zip(tensors, grads):
-        target, nr = _key(t)
-        _add(pending, heap, target, nr, g, t._data.shape, t._data.dtype)
+        fn = t.grad_fn
+        if fn is None:
+            _add(pending, heap, t, 0, g, t._data.shape, t._data.dtype)
+        else:
+            _add(pending, heap, fn, t._output_nr, g, t._data.shape, t._data.dtype)
     useful = None if wanted is None else _useful([_key(t)[0] for t in tensors], wanted)
-    found = [None] * (0 if capture is None else len(capture))
-    handed = set()  # ids of arrays stored in a .grad during this run
+    found = [] if capture is None else [None] * len(capture)
     prev = GradMode.enabled
     GradMode.enabled = create_graph
     try:
@@ -131,11 +138,29 @@ def _run(tensors, grads, retain_graph, create_graph, capture, accumulate):
             slots = pending.pop(node)
             if useful is None or node in useful:
                 _run_node(node, slots, pending, heap, wanted, found, retain_graph)
-        for leaf, slots in pending.items():
-            _reach_leaf(leaf, slots[0], wanted, found, accumulate, handed)
+        if pending:
+            _reach_leaves(pending, wanted, found, accumulate)
     finally:
         GradMode.enabled = prev
     return found
+
+
+def _reach_leaves(pending, wanted, found, accumulate):
+    """Finish the leaves: hooks, captures, and accumulation into ``.grad``."""
+    handed = set()  # ids of arrays stored in a .grad during this run
+    in_place = accumulate and wanted is None and not GradMode.enabled
+    for leaf, (g,) in pending.items():
+        old = leaf._grad
+        if in_place and old is not None and not leaf._hooks:
+            into, add = old._data, g._data  # the common case, inline
+            if into.dtype is not add.dtype:
+                np.add(into, add, out=into, casting="unsafe")
+            elif into.ndim:
+                into += add
+            else:  # NumPy's scalar arithmetic is several times faster than a 0-dim ufunc
+                into[()] += add[()]
+            continue
+        _reach_leaf(leaf, g, wanted, found, accumulate, handed)
 
 
 def _useful(roots, wanted):
@@ -172,17 +197,16 @@ def _children(target):
 
 def _add(pending, heap, target, nr, g, shape, dtype):
     """Add gradient ``g`` for output ``nr`` of ``target``, reduced to ``shape`` and ``dtype``."""
-    if g._data.shape != shape:
-        g = SumToSize.apply(g, shape=shape)
-    if g._data.dtype != dtype:
-        g = Cast.apply(g, dtype=dtype)
+    data = g._data
+    if data.shape != shape or (data.dtype is not dtype and data.dtype != dtype):
+        g = _conform(g, shape, dtype)
     slots = pending.get(target)
     if slots is None:
         if isinstance(target, Tensor):
-            slots = pending[target] = [None]
-        else:
-            slots = pending[target] = [None] * target._n_out
-            heappush(heap, (-target._seq, target))
+            pending[target] = [g]
+            return
+        slots = pending[target] = [None] * target._n_out
+        heappush(heap, (-target._seq, target))
     old = slots[nr]
     if old is None:
         slots[nr] = g
@@ -192,18 +216,22 @@ def _add(pending, heap, target, nr, g, shape, dtype):
         slots[nr] = _make(old._data + g._data)
 
 
+def _conform(g, shape, dtype):
+    """``g`` summed back over broadcast dims to ``shape``, and cast to ``dtype``."""
+    if g._data.shape != shape:
+        g = SumToSize.apply(g, shape=shape)
+    if g._data.dtype != dtype:
+        g = Cast.apply(g, dtype=dtype)
+    return g
+
+
 def _run_node(node, slots, pending, heap, wanted, found, retain_graph):
-    node._check_alive()
+    """Run one node's backward and pass its input gradients on (see NOTE [op overhead])."""
+    if node._released:
+        node._check_alive()
     hooks = node._hooks
-    for nr, g in enumerate(slots):
-        if g is None:
-            continue
-        if hooks is not None and nr in hooks:
-            g = slots[nr] = _call_hooks(hooks[nr], g)
-        if wanted is not None:
-            i = wanted.get((node, nr))
-            if i is not None:
-                found[i] = g
+    if hooks is not None or wanted is not None:
+        _before_node(node, slots, hooks, wanted, found)
     watchers = Observers.active
     if watchers:
         tokens = Observers.begin("backward", node, slots)
@@ -225,10 +253,37 @@ def _run_node(node, slots, pending, heap, wanted, found, retain_graph):
         raise runtime_error(node.name(), f"backward returned {len(grads_in)} gradients for "
                                          f"{len(edges)} inputs")
     for edge, g in zip(edges, grads_in):
-        if edge is not None and g is not None:
-            _add(pending, heap, edge[0], edge[1], g, edge[2], edge[3])
+        if edge is None or g is None:
+            continue
+        # _add, inlined for its common case: no reduction, no cast, a node's first gradient.
+        target, nr, shape, dtype = edge
+        data = g._data
+        if data.shape == shape and (data.dtype is dtype or data.dtype == dtype) and \
+                target not in pending:
+            if isinstance(target, Tensor):
+                pending[target] = [g]
+                continue
+            if target._n_out == 1:
+                pending[target] = [g]
+                heappush(heap, (-target._seq, target))
+                continue
+        _add(pending, heap, target, nr, g, shape, dtype)
     if not retain_graph:
-        node._release()
+        node.__dict__.clear()  # Node._release, inlined: what forward saved is freed
+        node._released = True
+
+
+def _before_node(node, slots, hooks, wanted, found):
+    """Tensor hooks on the node's outputs, then capture those ``autograd.grad`` wants."""
+    for nr, g in enumerate(slots):
+        if g is None:
+            continue
+        if hooks is not None and nr in hooks:
+            g = slots[nr] = _call_hooks(hooks[nr], g)
+        if wanted is not None:
+            i = wanted.get((node, nr))
+            if i is not None:
+                found[i] = g
 
 
 def _materialize(node, slots):
@@ -263,7 +318,11 @@ def _reach_leaf(leaf, g, wanted, found, accumulate, handed):
     elif old is None:
         leaf._grad = _make(_owned(g._data, handed))
     else:
-        np.add(old._data, g._data, out=old._data, casting="unsafe")
+        into = old._data
+        if into.dtype is g._data.dtype:
+            into += g._data
+        else:
+            np.add(into, g._data, out=into, casting="unsafe")
 
 
 def _owned(arr, handed):

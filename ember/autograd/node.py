@@ -99,8 +99,13 @@ class Node:
     ``target`` the input's own node, or the input tensor itself when it is a leaf.
     """
 
-    __slots__ = ("next_edges", "needs_input_grad", "_n_out", "_hooks", "_released",
-                 "_created_at", "_seq", "__dict__", "__weakref__")
+    __slots__ = ("next_edges", "needs_input_grad", "_n_out", "_seq", "__dict__", "__weakref__")
+
+    # What almost every node keeps, as class defaults: recording a node (once per op) then
+    # stores nothing for them; a node that gets hooks or is freed stores its own value.
+    _hooks = None
+    _released = False
+    _created_at = None
 
     def name(self):
         return f"{type(self).__name__}Backward0"
@@ -152,33 +157,53 @@ class Op(Node):
     @classmethod
     def apply(cls, *inputs, **params):
         """Run ``forward`` on the inputs' arrays, wrap the result, and record it if needed."""
+        # NOTE [op overhead]: every op of every step comes through here, and on small
+        # tensors this function is most of an op's cost (the ``op-overhead`` benchmark).
+        # Hence the unrolled calls (a list comprehension or ``**{}`` costs more than the
+        # call itself), the inlined ``Tensor._make``, and the common case first.
         watchers = Observers.active
         if watchers:
             tokens = [w.op_begin(cls, inputs, params) for w in watchers]
         self = _new(cls)
         try:
-            out = self.forward(*[t._data for t in inputs], **params)
+            n = len(inputs)
+            if n == 2:
+                out = self.forward(inputs[0]._data, inputs[1]._data, **params) if params \
+                    else self.forward(inputs[0]._data, inputs[1]._data)
+            elif n == 1:
+                out = self.forward(inputs[0]._data, **params) if params \
+                    else self.forward(inputs[0]._data)
+            else:
+                out = self.forward(*[t._data for t in inputs], **params)
         except (ValueError, IndexError, TypeError, np.exceptions.AxisError) as exc:
             if getattr(exc, "ember", False):  # already a sentence from ember._errors
                 raise
             raise self.error(inputs, params, exc) from None
-        record = GradMode.enabled and cls.differentiable
-        if record:
+        record = False
+        if GradMode.enabled and cls.differentiable:
             for t in inputs:
                 if t._requires_grad:
+                    record = True
                     break
-            else:
-                record = False
         if type(out) is tuple:
-            outs = tuple(_wrap(o, self if record else None, i) for i, o in enumerate(out))
+            outs = tuple([_wrap(o, self if record else None, i) for i, o in enumerate(out)])
             first = outs[0]
         else:
             if type(out) is not np.ndarray:
                 out = np.asarray(out)
+            # Tensor._make, inlined.
+            outs = first = _new(Tensor)
+            first._data = out
             if record and out.dtype.kind == "f":
-                outs = first = _make(out, True, self, 0)
+                first._requires_grad = True
+                first.grad_fn = self
             else:
-                outs = first = _make(out)
+                first._requires_grad = False
+                first.grad_fn = None
+            first._grad = first._base = first._hooks = None
+            first._retains_grad = False
+            first._output_nr = 0
+            first._vbox = [0]
         if self.is_view:
             first._vbox = inputs[0]._vbox
             first._base = inputs[0]
@@ -190,19 +215,38 @@ class Op(Node):
         return outs
 
     def _record(self, inputs, outs):
-        self.next_edges = tuple([_edge(t) for t in inputs])
-        self.needs_input_grad = tuple([e is not None for e in self.next_edges])
-        self._n_out = len(outs) if type(outs) is tuple else 1
+        """Link this node to the inputs' history, and keep what backward needs."""
+        edges = []
+        for t in inputs:
+            if t._requires_grad:
+                fn = t.grad_fn
+                edges.append((t if fn is None else fn, t._output_nr, t._data.shape,
+                              t._data.dtype))
+            else:
+                edges.append(None)
+        self.next_edges = tuple(edges)
         self._seq = next_seq()
-        self._hooks = None
-        self._released = False
+        self._n_out = len(outs) if type(outs) is tuple else 1
         if self._save_in:
-            self._saved_in = [(inputs[i], inputs[i]._vbox[0]) for i in self._save_in]
+            saved = []
+            for i in self._save_in:
+                t = inputs[i]
+                saved.append((t, t._vbox[0]))
+            self._saved_in = saved
         if self._save_out:
-            outs = outs if type(outs) is tuple else (outs,)
-            self._saved_out = [(outs[i]._data, i, outs[i]._vbox, outs[i]._vbox[0])
+            many = outs if type(outs) is tuple else (outs,)
+            self._saved_out = [(many[i]._data, i, many[i]._vbox, many[i]._vbox[0])
                                for i in self._save_out]
-        self._created_at = _creation_site() if Anomaly.enabled else None
+        if Anomaly.enabled:
+            self._created_at = _creation_site()
+
+    @property
+    def needs_input_grad(self):
+        """One flag per input: whether backward must compute its gradient."""
+        edges = self.next_edges
+        if len(edges) == 2:
+            return edges[0] is not None, edges[1] is not None
+        return tuple([e is not None for e in edges])
 
     def save_inputs(self, *indices):
         """Keep these inputs (by position) for backward, as Tensors connected to the graph."""
@@ -214,11 +258,14 @@ class Op(Node):
 
     @property
     def saved_inputs(self):
-        self._check_alive()
+        if self._released:
+            self._check_alive()
+        tensors = []
         for t, version in self._saved_in:
             if t._vbox[0] != version:
                 raise _modified(self, t._data.shape, t._vbox[0], version)
-        return tuple(t for t, _ in self._saved_in)
+            tensors.append(t)
+        return tuple(tensors)
 
     @property
     def saved_outputs(self):

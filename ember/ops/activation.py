@@ -14,6 +14,7 @@ import numpy as np
 from ember._dtype import get_default_dtype
 from ember._errors import runtime_error, shape_error, value_error
 from ember.autograd.node import Op
+from ember.backend.activation_kernels import flat_float, relu_forward, relu_slope
 from ember.ops import _smooth
 from ember.ops._inplace import apply_inplace
 from ember.ops.arithmetic import Mul
@@ -60,13 +61,26 @@ def _run(op, name, input, inplace, **params):  # noqa: A002
 # ---- piecewise linear ---------------------------------------------------------------------
 
 class Relu(Op):
+    """``max(x, 0)``; float32/float64 run compiled (``ember.backend.activation_kernels``)."""
+
     def forward(self, x):
         self.save_inputs(0)
-        return np.maximum(x, 0)
+        flat = flat_float(x) if relu_forward.ready() else None
+        if flat is None:
+            return np.maximum(x, 0)
+        out = np.empty_like(x)
+        relu_forward(flat, out.reshape(-1))
+        return out
 
     def backward(self, grad_out):
         (x,) = self.saved_inputs
-        return _slope_grad(grad_out, x._data > 0)
+        data = x._data
+        flat = flat_float(data) if relu_slope.ready() else None
+        if flat is None:
+            return _slope_grad(grad_out, data > 0)
+        slope = np.empty_like(data)
+        relu_slope(flat, slope.reshape(-1))
+        return _slope_grad(grad_out, slope)
 
 
 class Hardtanh(Op):

@@ -42,7 +42,9 @@ class Mul(Op):
     def backward(self, grad_out):
         a, b = self.saved_inputs
         need_a, need_b = self.needs_input_grad
-        return (grad_out * b if need_a else None), (grad_out * a if need_b else None)
+        # Mul.apply, not ``*``: the three share one dtype already (see NOTE [op overhead]).
+        return (Mul.apply(grad_out, b) if need_a else None), \
+            (Mul.apply(grad_out, a) if need_b else None)
 
 
 class Div(Op):
@@ -153,8 +155,12 @@ def add(input, other, *, alpha=1, out=None):  # noqa: A002 - PyTorch's names
     """``input + alpha * other``."""
     if alpha != 1:
         other = mul(other, alpha)
-    a, b = promote(input, other)
-    return write_out(Add.apply(a, b), out)
+    if isinstance(other, Tensor) and isinstance(input, Tensor) and \
+            input._data.dtype is other._data.dtype:
+        result = Add.apply(input, other)
+    else:
+        result = Add.apply(*promote(input, other))
+    return result if out is None else write_out(result, out)
 
 
 def sub(input, other, *, alpha=1, out=None):  # noqa: A002
@@ -174,8 +180,13 @@ def rsub(input, other, *, alpha=1):  # noqa: A002
 
 
 def mul(input, other, *, out=None):  # noqa: A002
-    a, b = promote(input, other)
-    return write_out(Mul.apply(a, b), out)
+    # The same-dtype test inline, before promote's: see NOTE [op overhead] in autograd/node.py.
+    if isinstance(other, Tensor) and isinstance(input, Tensor) and \
+            input._data.dtype is other._data.dtype:
+        result = Mul.apply(input, other)
+    else:
+        result = Mul.apply(*promote(input, other))
+    return result if out is None else write_out(result, out)
 
 
 def div(input, other, *, rounding_mode=None, out=None):  # noqa: A002

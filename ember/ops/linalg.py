@@ -90,16 +90,18 @@ class Linear(Op):
     def backward(self, grad_out):
         x, w = self.saved_inputs
         need = self.needs_input_grad
-        grad_x = None
+        out_f, in_f = w.shape
+        # One (rows, out) matrix for both products: a batched 3-D matmul is a loop of small
+        # BLAS calls, measured 40x slower under thread contention. Already 2-D (the usual
+        # batch), no Reshape nodes at all: each costs a few us of overhead.
+        g2 = grad_out if grad_out.ndim == 2 else grad_out.reshape(-1, out_f)
+        grad_x = grad_w = None
         if need[0]:
-            # One (rows, out) @ (out, in) product: a batched 3-D matmul is a loop of small
-            # BLAS calls, measured 40x slower under thread contention.
-            flat = grad_out.reshape(-1, w.shape[0]) if grad_out.ndim > 2 else grad_out
-            grad_x = (flat @ w).reshape(x.shape) if grad_out.ndim > 2 else flat @ w
-        grad_w = None
+            grad_x = g2 @ w
+            if grad_out.ndim != 2:
+                grad_x = grad_x.reshape(x.shape)
         if need[1]:
-            out_f, in_f = w.shape
-            grad_w = grad_out.reshape(-1, out_f).mT @ x.reshape(-1, in_f)
+            grad_w = g2.mT @ (x if x.ndim == 2 else x.reshape(-1, in_f))
         # The engine sums the bias gradient back over the broadcast (batch) dims.
         return (grad_x, grad_w) + ((grad_out,) if len(need) > 2 else ())
 
@@ -139,6 +141,12 @@ def linear(input, weight, bias=None):
         >>> ember.nn.functional.linear(x, w).shape
         ember.Size([64, 10])
     """
+    x, w = input._data, weight._data
+    if w.ndim == 2 and x.ndim and x.shape[-1] == w.shape[1] and x.dtype == w.dtype and (
+            bias is None or (bias._data.shape == w.shape[:1] and bias._data.dtype == x.dtype)):
+        # The usual layer call, checked at once (NOTE [op overhead] in autograd/node.py);
+        # the checks below name what is wrong otherwise.
+        return Linear.apply(input, weight) if bias is None else Linear.apply(input, weight, bias)
     if input.ndim == 0 or weight.ndim == 0:
         raise shape_error("linear", f"both arguments need at least 1 dimension, but got input "
                                     f"{fmt_shape(input.shape)} and weight "

@@ -9,7 +9,8 @@ the logits); its backward is
 where ``coef`` holds, per element, the weight each class's log-probability carries in
 the loss (the target's weight, plus the label-smoothing share of every class).
 Benchmark (float32 logits (256, 1000), forward + backward): 1.2x faster than
-log_softmax followed by nll_loss.
+log_softmax followed by nll_loss. With the exps kept for backward and the mean fused in
+(CPU time, one thread, (1024, 1000)): 1.7 ms against PyTorch's 1.8 ms (it was 3.0 ms).
 """
 
 import warnings
@@ -103,7 +104,8 @@ def _class_weight(op, weight, classes, dtype):
 
 
 def _expand(a, axis):
-    return np.expand_dims(a, axis)
+    """``np.expand_dims(a, axis)`` for a non-negative ``axis``, without its checks (3x faster)."""
+    return a.reshape(a.shape[:axis] + (1,) + a.shape[axis:])
 
 
 class PickAlong(Op):
@@ -141,24 +143,36 @@ def _log_softmax(x, axis):
 
 
 class CrossEntropy(Op):
-    """Per-element cross-entropy of logits ``x`` against class indices (see module doc).
+    """Cross-entropy of logits ``x`` against class indices (see module doc), per element,
+    or summed (``reduction='sum'``), or summed and times ``scale`` (``'mean'``).
 
     ``index``, ``weight`` (per element: the target's class weight, 0 where ignored) and
     ``valid`` are constants; ``smoothing`` spreads that share of the target over all
-    classes, each weighted by ``class_weight`` (None for 1).
+    classes, each weighted by ``class_weight`` (None for 1). The reduction is fused
+    because a mean loss is what trains: one node instead of three on every step.
     """
 
-    def forward(self, x, axis, index, weight, valid, smoothing, class_weight):
+    def forward(self, x, axis, index, weight, valid, smoothing, class_weight, reduction, scale):
         self.save_inputs(0)
         self.axis, self.index, self.weight, self.valid = axis, index, weight, valid
         self.smoothing, self.class_weight = smoothing, class_weight
-        logp, self.lse = _log_softmax(x, axis)
-        picked = np.take_along_axis(logp, _expand(index, axis), axis).squeeze(axis)
-        loss = picked * (-(1.0 - smoothing) * weight)
+        self.reduction, self.scale = reduction, scale
+        # softmax = exps / sums, unnormalized: backward turns the exps into the gradient.
+        self.top = np.maximum.reduce(x, axis=axis, keepdims=True)
+        self.exps = np.subtract(x, self.top)
+        np.exp(self.exps, out=self.exps)
+        self.sums = np.add.reduce(self.exps, axis=axis, keepdims=True)
+        log_sums = np.log(self.sums)
+        picked = np.take_along_axis(x, _expand(index, axis), axis) - self.top - log_sums
+        loss = picked.squeeze(axis) * (-(1.0 - smoothing) * weight)
         if smoothing:
+            logp = x - self.top - log_sums
             logp = logp if class_weight is None else logp * _class_shape(class_weight, x.ndim, axis)
             loss -= (smoothing / x.shape[axis]) * valid * logp.sum(axis=axis)
-        return loss
+        if reduction == "none":
+            return loss
+        total = np.add.reduce(loss, axis=tuple(range(loss.ndim)))
+        return total if reduction == "sum" else np.multiply(total, np.asarray(scale, x.dtype))
 
     def _coefs(self, classes):
         """Per-element factors: of the target's log-probability, of every class's, and
@@ -174,6 +188,8 @@ class CrossEntropy(Op):
             return CrossEntropyBackward.apply(grad_out, x, node=self)
         # create_graph: Tensor ops, through softmax, so the gradient is differentiable again.
         axis, dtype = self.axis, x._data.dtype
+        if self.reduction == "mean":
+            grad_out = grad_out * _make(np.asarray(self.scale, dtype))
         on_target, spread, total = (c.astype(dtype, copy=False)
                                     for c in self._coefs(x._data.shape[axis]))
         grad = x.softmax(axis) * (grad_out * _make(total)).unsqueeze(axis)
@@ -194,9 +210,13 @@ class CrossEntropyBackward(Op):
 
     def forward(self, grad_out, x, node):
         axis = node.axis
+        if node.reduction == "mean":
+            grad_out = grad_out * np.asarray(node.scale, grad_out.dtype)
         on_target, spread, total = node._coefs(x.shape[axis])
-        grad = np.exp(x - node.lse)
-        grad *= _expand(grad_out * total, axis)
+        grad, node.exps = node.exps, None  # the forward's exps become the gradient
+        if grad is None:  # a retained graph's second backward
+            grad = np.exp(x - node.top)
+        grad *= _expand(grad_out * total, axis) / node.sums
         where = _expand(node.index, axis)
         picked = np.take_along_axis(grad, where, axis)
         np.put_along_axis(grad, where, picked - _expand(grad_out * on_target, axis), axis)
@@ -316,9 +336,12 @@ def cross_entropy(input, target, weight=None, size_average=None,  # noqa: A002
                                                     ignore_index)
     class_weight = _class_weight("cross_entropy", weight, input._data.shape[axis],
                                  input._data.dtype)
-    loss = CrossEntropy.apply(input, axis=axis, index=index, weight=per_weight, valid=valid,
-                              smoothing=float(label_smoothing), class_weight=class_weight)
-    return reduce_loss(loss, reduction, per_weight.sum())
+    denominator = per_weight.sum()
+    # reduce_loss's mean, fused into the op: the same float32 factor, so the same rounding.
+    scale = 1.0 / denominator if denominator else float("nan")
+    return CrossEntropy.apply(input, axis=axis, index=index, weight=per_weight, valid=valid,
+                              smoothing=float(label_smoothing), class_weight=class_weight,
+                              reduction=reduction, scale=scale)
 
 
 def _check_logits(op, input):  # noqa: A002

@@ -11,6 +11,7 @@ import numpy as np
 
 from ember._dtype import as_dtype, get_default_dtype
 from ember._errors import runtime_error
+from ember.autograd.broadcast import Expand
 from ember.autograd.grad_mode import GradMode
 from ember.autograd.node import Op
 from ember.ops._methods import write_out
@@ -28,6 +29,8 @@ __all__ = ["sum", "mean", "nansum", "nanmean", "prod", "logsumexp", "norm", "all
            "count_nonzero"]
 
 _INTS = "bui"
+# ``dim=None`` as axes, by rank: ``tuple(range(ndim))`` without building it on every call.
+_ALL_AXES = [tuple(range(n)) for n in range(65)]
 
 
 def _count(shape, axes):
@@ -47,15 +50,23 @@ def _acc(np_dtype):
 class Sum(Op):
     def forward(self, x, axes, keepdim, dtype):
         self.in_shape, self.axes, self.keepdim = x.shape, axes, keepdim
-        if dtype is None and x.dtype.kind in _INTS:
-            dtype = np.int64
-        if dtype is not None:
-            return np.add.reduce(x, axis=axes, keepdims=keepdim, dtype=dtype)
+        if dtype is None:
+            if x.dtype.kind in _INTS:
+                dtype = np.int64
+            elif x.dtype.char == "e":
+                out = np.add.reduce(x, axis=axes, keepdims=keepdim, dtype=np.float32)
+                return out.astype(x.dtype, copy=False)
+            elif not axes:  # a 0-dim tensor: nothing to add up
+                return x.copy()
         # np.add.reduce, not np.sum: the same ufunc without np.sum's Python-level dispatch.
-        out = np.add.reduce(x, axis=axes, keepdims=keepdim, dtype=_acc(x.dtype))
-        return out.astype(x.dtype, copy=False)
+        return np.add.reduce(x, axis=axes, keepdims=keepdim, dtype=dtype)
 
     def backward(self, grad_out):
+        shape = grad_out._data.shape
+        if shape == self.in_shape:
+            return grad_out
+        if not shape:  # a sum over every dim: broadcast the 0-dim gradient directly
+            return Expand.apply(grad_out, shape=self.in_shape)
         return grad_to_input(grad_out, self.in_shape, self.axes, self.keepdim)
 
 
@@ -83,7 +94,8 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A001, A002
     Returns:
         The input's shape without (or with size 1 at) the reduced dimensions.
     """
-    axes = norm_dims(dim, input._data.ndim, "sum")
+    ndim = input._data.ndim
+    axes = _ALL_AXES[ndim] if dim is None else norm_dims(dim, ndim, "sum")
     np_dtype = None if dtype is None else as_dtype(dtype).np
     return Sum.apply(input, axes=axes, keepdim=keepdim, dtype=np_dtype)
 

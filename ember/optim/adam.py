@@ -3,6 +3,7 @@
 import numpy as np
 
 from ember._errors import value_error
+from ember.backend.optim_kernels import adam_step, flat_views, scalars
 from ember.optim.optimizer import (
     Optimizer, _as_float, _check_nonnegative, _effective_grad, _lerp_, _next_step,
     _step_tensor, _zeros_like,
@@ -30,7 +31,21 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, *, lr, b
         param, grad, exp_avg, exp_avg_sq: arrays of one shape; ``grad`` is only read.
         max_exp_avg_sq: the running maximum for amsgrad (None without it).
         step: the step number ``t`` (1 on the first step).
+
+    Contiguous float32/float64 arrays take one compiled pass over memory
+    (``ember.backend.optim_kernels.adam_step``); others, this NumPy code.
     """
+    if adam_step.ready():
+        views = flat_views(grad, param, exp_avg, exp_avg_sq, max_exp_avg_sq)
+        if views is not None:
+            w1 = 1 - beta1
+            coefs = scalars(param.dtype, 1 - lr * weight_decay, weight_decay, w1, 1 - w1, beta2,
+                            1 - beta2, lr / (1 - beta1 ** step), (1 - beta2 ** step) ** 0.5,
+                            eps)
+            grad, param, exp_avg, exp_avg_sq, max_sq = views
+            adam_step(param, grad, exp_avg, exp_avg_sq, param if max_sq is None else max_sq,
+                      coefs, bool(decoupled_weight_decay), bool(amsgrad), bool(maximize))
+            return
     if decoupled_weight_decay:
         if weight_decay != 0:
             np.multiply(param, 1 - lr * weight_decay, out=param)

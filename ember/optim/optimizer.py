@@ -372,7 +372,7 @@ def _next_step(state):
     step = state["step"]
     if not isinstance(step, Tensor):  # a plain number, e.g. from a hand-written state dict
         step = state["step"] = _step_tensor(step)
-    step._data += 1
+    step._data[()] += 1  # NumPy's scalar arithmetic: several times a 0-dim ufunc's speed
     return float(step._data)
 
 

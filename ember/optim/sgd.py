@@ -3,6 +3,7 @@
 import numpy as np
 
 from ember._errors import value_error
+from ember.backend.optim_kernels import flat_views, scalars, sgd_step
 from ember.optim.optimizer import Optimizer, _as_float, _check_nonnegative, _effective_grad
 from ember.tensor import Tensor
 
@@ -29,7 +30,15 @@ def sgd_update(param, grad, momentum_buffer, *, lr, momentum, dampening, weight_
 
     Returns:
         The momentum buffer (a new array on the first step), or None without momentum.
+
+    Contiguous float32/float64 arrays take one compiled pass over memory
+    (``ember.backend.optim_kernels.sgd_step``); others, this NumPy code.
     """
+    if sgd_step.ready():
+        views = flat_views(grad, param, momentum_buffer)
+        if views is not None:
+            return _sgd_compiled(views, param, momentum_buffer, lr, momentum, dampening,
+                                 weight_decay, nesterov, maximize)
     g = _effective_grad(param, grad, weight_decay, maximize)
     if momentum != 0:
         if momentum_buffer is None:
@@ -43,6 +52,21 @@ def sgd_update(param, grad, momentum_buffer, *, lr, momentum, dampening, weight_
         else:
             g = momentum_buffer
     np.subtract(param, np.multiply(g, lr), out=param)
+    return momentum_buffer
+
+
+def _sgd_compiled(views, param, momentum_buffer, lr, momentum, dampening, weight_decay,
+                  nesterov, maximize):
+    """``sgd_update`` in one compiled pass (``ember.backend.optim_kernels.sgd_step``)."""
+    grad, flat_param, flat_buf = views
+    first = momentum != 0 and momentum_buffer is None
+    if first:
+        momentum_buffer = np.empty_like(param)
+        flat_buf = momentum_buffer.reshape(-1)
+    elif momentum == 0:
+        flat_buf = flat_param  # never touched without momentum; any array of the type
+    coefs = scalars(param.dtype, lr, weight_decay, momentum, 1 - dampening)
+    sgd_step(flat_param, grad, flat_buf, coefs, bool(nesterov), bool(maximize), first)
     return momentum_buffer
 
 

@@ -21,18 +21,18 @@ CONFIGS = [
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("kwargs", CONFIGS, ids=str)
-def test_adam_matches_torch(kwargs, dtype):
+def test_adam_matches_torch(kwargs, dtype, kernels):
     run(ember.optim.Adam, torch.optim.Adam, kwargs, dtype)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("kwargs", CONFIGS, ids=str)
-def test_adamw_matches_torch(kwargs, dtype):
+def test_adamw_matches_torch(kwargs, dtype, kernels):
     run(ember.optim.AdamW, torch.optim.AdamW, kwargs, dtype)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_adam_with_decoupled_weight_decay_is_adamw(dtype):
+def test_adam_with_decoupled_weight_decay_is_adamw(dtype, kernels):
     kwargs = {"lr": 0.05, "weight_decay": 0.3, "decoupled_weight_decay": True}
     run(ember.optim.Adam, torch.optim.Adam, kwargs, dtype)
 

@@ -22,7 +22,7 @@ CONFIGS = [
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("kwargs", CONFIGS, ids=str)
-def test_sgd_matches_torch(kwargs, dtype):
+def test_sgd_matches_torch(kwargs, dtype, kernels):
     run(ember.optim.SGD, torch.optim.SGD, kwargs, dtype)
 
 

@@ -41,6 +41,7 @@ from ember.autograd.grad_mode import GradMode
 from ember.autograd.node import Observers
 from ember.jit.errors import TraceError
 from ember.jit.graph import Graph, Node, Value
+from ember.jit.interpreter import rebuild
 from ember.jit.tracer import Tracer, _Guards, out_spec
 from ember.tensor import Tensor
 
@@ -301,7 +302,7 @@ def _record(tracer, target, inputs, params, result, spec, n_extra=0):
         fresh = [t.view(t._data.shape) for t in flat]
     for t, v in zip(fresh, outs):
         tracer._bind(t, v)
-    return _unflatten(spec, fresh)
+    return rebuild(spec, fresh)
 
 
 def _flatten(obj, flat):
@@ -313,18 +314,6 @@ def _flatten(obj, flat):
     elif isinstance(obj, dict):
         for o in obj.values():
             _flatten(o, flat)
-
-
-def _unflatten(spec, flat):
-    if isinstance(spec, int):
-        return flat[spec]
-    kind, body = spec
-    if kind == "const":
-        return body
-    if kind == "dict":
-        return {k: _unflatten(s, flat) for k, s in body}
-    items = [_unflatten(s, flat) for s in body]
-    return items if kind == "list" else tuple(items)
 
 
 def _check_same_outputs(op, a, b, name_a, name_b):

@@ -157,12 +157,13 @@ def _child(owner, key):
     return node
 
 
-def _as_tuple(example_inputs):
+def _as_tuple(example_inputs, what="trace: example input {}"):
+    """The example inputs as a tuple of Tensors; ``what`` names an input in the error."""
     inputs = example_inputs if isinstance(example_inputs, tuple) else (example_inputs,)
     for i, x in enumerate(inputs):
         if not isinstance(x, Tensor):
-            raise TypeError(f"trace: example input {i} must be a Tensor, got "
-                            f"{type(x).__name__}; close over other values in the function")
+            raise TypeError(f"{what.format(i)} must be a Tensor, got {type(x).__name__}; "
+                            "close over other values in the function")
     return inputs
 
 

@@ -24,6 +24,7 @@ import tempfile
 import numpy as np
 
 from ember.jit.errors import TraceError
+from ember.jit.traced import _as_tuple
 from ember.nn.module import Module
 from ember.onnx._export_context import check_opset
 from ember.onnx._export_ops import EXPORTABLE, NOT_EXPORTABLE
@@ -65,7 +66,7 @@ def export(model, args, f, *, input_names=None, output_names=None, dynamic_axes=
         raise ValueError("ember.onnx.export: export_params=False and "
                          "keep_initializers_as_inputs=True are not supported")
     opset = check_opset(opset_version)
-    args = _as_args(args)
+    args = _as_tuple(args, "ember.onnx.export: args[{}]")
     traced = _traced(model, args)
     graph = traced.graph
     if verbose:
@@ -86,15 +87,6 @@ def export(model, args, f, *, input_names=None, output_names=None, dynamic_axes=
                            f"so nothing was written (an exporter's mistake: please report "
                            f"it with the model): {exc}") from exc
     _write(proto.SerializeToString(), f)
-
-
-def _as_args(args):
-    args = args if isinstance(args, tuple) else (args,)
-    for i, a in enumerate(args):
-        if not isinstance(a, Tensor):
-            raise TypeError(f"ember.onnx.export: args[{i}] must be a Tensor, got "
-                            f"{type(a).__name__}; close over other values in the model")
-    return args
 
 
 def _traced(model, args):

@@ -6,29 +6,12 @@ import pytest
 import ember
 import ember.jit
 import ember.nn.functional as F
-from ember import models, nn
+from ember import nn
 from ember.jit import GraphInputError, TraceError
+from tests.jit.zoo import zoo
 
 
-def _zoo():
-    ember.manual_seed(0)
-    return {
-        "lenet5": (models.lenet5(), ember.randn(2, 1, 28, 28)),
-        "resnet8": (models.resnet8(), ember.randn(2, 3, 32, 32)),
-        "mobilenet_v2": (models.mobilenet_v2(num_classes=10, width_mult=0.35),
-                         ember.randn(1, 3, 64, 64)),
-        "alexnet": (models.alexnet(num_classes=10), ember.randn(1, 3, 96, 96)),
-        "vgg11": (models.vgg11(num_classes=10), ember.randn(1, 3, 32, 32)),
-        "inception_v3": (models.inception_v3(aux_logits=False, init_weights=False,
-                                             num_classes=10), ember.randn(1, 3, 80, 80)),
-        "gpt": (models.gpt(vocab_size=50, max_len=16, d_model=32, n_heads=2, n_layers=2,
-                           d_ff=64), ember.randint(0, 50, (2, 16))),
-        "char_lstm": (models.char_lstm(vocab_size=20, embed_dim=8, hidden_size=16),
-                      ember.randint(0, 20, (2, 10))),
-    }
-
-
-ZOO = _zoo()
+ZOO = zoo()
 
 
 def _first(out):

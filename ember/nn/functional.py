@@ -80,11 +80,13 @@ from ember.ops.embedding import (
 from ember.ops.linalg import (
     linear,
 )
-from ember.ops.loss import (
+from ember.ops.binary_loss import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
-    cross_entropy,
     kl_div,
+)
+from ember.ops.loss import (
+    cross_entropy,
     nll_loss,
 )
 from ember.ops.margin_loss import (

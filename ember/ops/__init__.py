@@ -13,6 +13,7 @@ from ember.ops import (
     assign,
     attention,
     avg_pool,
+    binary_loss,
     compare,
     conv,
     conv_transpose,
@@ -52,7 +53,7 @@ FAMILIES = (
     arithmetic, assign, unary, rounding, pointwise, compare, logical, activation, softmax,
     reduce, moments, extrema, scan, sort, shape, views, rearrange, join, index, gather,
     scatter, linalg, einsum, conv, conv_transpose, pool, avg_pool, pad, norm, loss,
-    regression_loss, margin_loss, embedding, dropout, attention, distance, resize,
+    binary_loss, regression_loss, margin_loss, embedding, dropout, attention, distance, resize,
 )
 
 

@@ -4,6 +4,10 @@ Numba's import (~0.2 s) and each kernel's compilation (~1 s) must stay out of
 ``import ember``: a ``Kernel`` imports Numba and compiles only when an op first calls it,
 and ``cache=True`` keeps the machine code in ``__pycache__`` so that later processes load
 it in milliseconds. Without Numba, ``ready()`` is False and the op takes its NumPy path.
+
+Numba's cache entries are found by the function's name and its source file; a helper saw
+one served after only the decorator's options (``error_model``) changed. After changing
+a kernel's options, delete that module's ``__pycache__/<module>.<kernel>-*.nbi/.nbc``.
 """
 
 import importlib.util

@@ -148,6 +148,34 @@ class StridedWindows:
         return index
 
 
+_CACHE = {}
+
+
+def _plain(value):
+    """Whether ``value`` is an int, None, or a tuple of ints (safe to key a cache by)."""
+    return value is None or type(value) is int or (
+        type(value) is tuple and all(type(v) is int for v in value))
+
+
+def strided_windows(op, shape, nd, kernel_size, stride, padding, dilation, ceil_mode):
+    """``StridedWindows(...)``, reused across calls with the same arguments.
+
+    A model pools the same shapes every step; at batch 1 building and checking the
+    windows cost as much as the pooling.
+    """
+    args = (kernel_size, stride, padding, dilation)
+    if not all(_plain(a) for a in args) or type(ceil_mode) is not bool:
+        return StridedWindows(op, shape, nd, kernel_size, stride, padding, dilation, ceil_mode)
+    key = (op, shape, nd, ceil_mode) + args
+    windows = _CACHE.get(key)
+    if windows is None:
+        windows = StridedWindows(op, shape, nd, kernel_size, stride, padding, dilation,
+                                 ceil_mode)
+        if len(_CACHE) < 1024:
+            _CACHE[key] = windows
+    return windows
+
+
 class AdaptiveWindows:
     """Adaptive pooling windows: output i covers [floor(i*n/o), ceil((i+1)*n/o)).
 

@@ -19,6 +19,13 @@ with it, the same formula runs on Tensors, with the statistics recomputed from `
 Tensor ops, so that the gradient is differentiable again. Benchmark (float32, forward +
 backward, against composing mean/sub/mul/pow): layer_norm (64, 512) 1.9x faster,
 batch_norm (32, 16, 16, 16) 1.2x faster.
+
+Batch norm and layer norm with batch statistics (the training case) run compiled kernels
+when Numba is there (``ember.backend.norm_kernels``): statistics, normalization and
+gradients in two or three passes. Benchmark, float32, forward + backward on one thread
+against the NumPy path: batch_norm (32, 16, 32, 32) 3.7x faster (2.1x faster than
+PyTorch 2.13), (32, 64, 8, 8) 3.4x; layer_norm (16, 64, 128) 2.3x (PyTorch is 1.6x
+faster still, mostly per-call overhead).
 """
 
 import dataclasses
@@ -29,6 +36,7 @@ from ember._errors import fmt_shape, runtime_error, shape_error, type_error, val
 from ember.autograd.broadcast import sum_to_shape
 from ember.autograd.grad_mode import GradMode
 from ember.autograd.node import Op
+from ember.backend import norm_kernels
 from ember.tensor import Tensor
 
 # torch.batch_norm and torch.instance_norm take their arguments in another order than
@@ -91,6 +99,9 @@ class Normalize(Op):
     def forward(self, x, *affine, layout, stats=None, running=None):
         self.layout = layout
         self.save_inputs(*range(1 + len(affine)))
+        self.compiled = _compiled_kind(x, layout) if stats is None else None
+        if self.compiled is not None:
+            return self._compiled_forward(x, affine, running)
         xv = x.reshape(layout.view) if layout.view else x
         if stats is None:
             mean, var, xc = _batch_stats(xv, layout)
@@ -110,12 +121,32 @@ class Normalize(Op):
             y += b.reshape(layout.wshape)
         return y
 
+    def _compiled_forward(self, x, affine, running):
+        """Batch or layer norm with batch statistics by a compiled kernel (module docstring)."""
+        layout, kind = self.layout, self.compiled
+        x2 = _kernel_view(x, kind, layout)
+        y, mean, var, invstd = norm_kernels.normalize(kind, x2, *_split(affine, layout),
+                                                      layout.eps)
+        if running is not None:
+            _update_running(running, mean, var, x2.size // mean.size)
+        self.stats64 = mean, invstd
+        # The NumPy backward's statistics, in case kernels are switched off before backward.
+        k = len(layout.wshape)
+        shape = layout.wshape if kind == "batch" else x.shape[:x.ndim - k] + (1,) * k
+        self.mean = mean.astype(x.dtype).reshape(shape)
+        self.invstd = invstd.astype(x.dtype).reshape(shape)
+        self.batch_stats = True
+        return y.reshape(x.shape)
+
     def backward(self, grad_out):
         x, *affine = self.saved_inputs
         if not GradMode.enabled:
+            compiled = self.compiled if self.compiled and norm_kernels.batch_norm_forward.ready() \
+                else None
             grads = NormalizeBackward.apply(
                 grad_out, x, *affine, layout=self.layout, mean=self.mean, invstd=self.invstd,
-                batch_stats=self.batch_stats, needs=self.needs_input_grad)
+                batch_stats=self.batch_stats, needs=self.needs_input_grad,
+                compiled=compiled and (compiled,) + self.stats64)
             grads = iter(grads if isinstance(grads, tuple) else (grads,))
             return tuple(next(grads) if need else None for need in self.needs_input_grad)
         return self._graph_backward(grad_out, x, affine)
@@ -141,7 +172,10 @@ class NormalizeBackward(Op):
 
     differentiable = False
 
-    def forward(self, grad_out, x, *affine, layout, mean, invstd, batch_stats, needs):
+    def forward(self, grad_out, x, *affine, layout, mean, invstd, batch_stats, needs,
+                compiled=None):
+        if compiled:
+            return _compiled_backward(grad_out, x, affine, layout, needs, *compiled)
         xv = x.reshape(layout.view) if layout.view else x
         xhat = (xv - mean if layout.center else xv) * invstd
         w, b = _split(affine, layout)
@@ -149,6 +183,47 @@ class NormalizeBackward(Op):
                                  needs)
         grads = tuple(g for g in grads if g is not None)
         return grads if len(grads) > 1 else grads[0]
+
+
+def _compiled_kind(x, layout):
+    """``"batch"`` or ``"layer"`` when a compiled kernel computes this norm, else None.
+
+    Batch norm reduces over every dim but the channels, layer norm over trailing dims; both
+    center and need float32 or float64 arrays.
+    """
+    if (layout.view is not None or not layout.center or x.dtype.char not in "fd"
+            or x.size == 0 or not norm_kernels.batch_norm_forward.ready()):
+        return None
+    nd = x.ndim
+    if nd >= 2 and layout.axes == (0,) + tuple(range(2, nd)):
+        return "batch"
+    k = len(layout.wshape)
+    if layout.axes == tuple(range(nd - k, nd)) and x.shape[nd - k:] == tuple(layout.wshape):
+        return "layer"
+    return None
+
+
+def _kernel_view(x, kind, layout):
+    """``x`` as the kernels see it: ``(N, C, S)`` for batch norm, ``(R, F)`` for layer norm."""
+    if kind == "batch":
+        return x.reshape(x.shape[0], x.shape[1], -1)
+    features = int(np.prod(layout.wshape, dtype=np.int64))
+    return x.reshape(x.size // features, features)
+
+
+def _compiled_backward(grad_out, x, affine, layout, needs, kind, mean, invstd):
+    """``NormalizeBackward`` by the compiled kernels: the grads ``needs`` asks for, in order."""
+    w, b = _split(affine, layout)
+    x2 = _kernel_view(x, kind, layout)
+    need_w, need_b = layout.has_w and needs[1], layout.has_b and needs[-1]
+    grad_x, grad_w, grad_b = norm_kernels.normalize_grads(
+        kind, grad_out.reshape(x2.shape), x2, w, mean, invstd, needs[0], need_w or need_b)
+    grads = [grad_x.reshape(x.shape)] if needs[0] else []
+    if need_w:
+        grads.append(grad_w.astype(x.dtype).reshape(w.shape))
+    if need_b:
+        grads.append(grad_b.astype(x.dtype).reshape(b.shape))
+    return tuple(grads) if len(grads) > 1 else grads[0]
 
 
 def _split(affine, layout):

@@ -10,6 +10,10 @@ the small kernels of CNNs this is several times faster than reducing over a
 argmax cheaply: the index of the first offset whose value equals the maximum, which
 is the element PyTorch picks when a window holds ties.
 
+With compiled kernels (``ember.backend.pool_kernels``), the CNN's 2x2 stride-2 pooling
+takes each window's max and flat index in one loop, and the scatter below is one add
+per output instead of ``np.add.at``.
+
 Backward scatters the gradient to the argmax positions (``PlaneScatter``); the
 backward of that scatter is the gather at the same positions (``PlaneGather``), and
 the other way round, so gradients of any order work.
@@ -20,6 +24,7 @@ import numpy as np
 from ember._errors import fmt_shape, index_error, runtime_error, shape_error, value_error
 from ember.autograd.grad_mode import GradMode
 from ember.autograd.node import Op
+from ember.backend.pool_kernels import max_pool2x2, scatter_add_planes
 from ember.ops._windows import (
     AdaptiveWindows,
     StridedWindows,
@@ -27,6 +32,7 @@ from ember.ops._windows import (
     as_tuple,
     check_rank,
     lowest,
+    strided_windows,
 )
 
 __all__ = ["max_pool1d", "max_pool1d_with_indices", "max_pool2d"]
@@ -66,8 +72,32 @@ def max_over_windows(x, windows, need_index):
     """Max over each window, and (if asked) its flat index in the input plane (int64)."""
     if x.dtype == np.bool_:
         raise runtime_error("max_pool", "max pooling is not implemented for bool tensors")
+    if _is_2x2(windows) and x.dtype.char in "fd" and max_pool2x2.ready():
+        best, index = _compiled_max(x, windows)
+        return best, (index if need_index else None)
     best, arg = _max_and_arg(windows.candidates(x, lowest(x.dtype)), need_index)
     return best, (windows.flat_index(arg, best) if need_index else None)
+
+
+def _is_2x2(windows):
+    """Whether the windows are the CNN's 2x2 tiles (stride 2, no padding or overhang)."""
+    return (isinstance(windows, StridedWindows) and windows.kernel == (2, 2)
+            and windows.stride == (2, 2) and windows.dilation == (1, 1)
+            and not any(windows.padding) and not any(windows.pad_right))
+
+
+def _compiled_max(x, windows):
+    """``max_over_windows`` by the compiled 2x2 kernel: values and int64 flat indices.
+
+    Benchmark (float32, one thread, LeNet's first pool 64x6x28x28): forward with indices
+    ~2x faster than the NumPy path's max and argmax passes.
+    """
+    planes = x.reshape((-1,) + windows.in_size)
+    best = np.empty((planes.shape[0],) + windows.out_size, x.dtype)
+    index = np.empty(best.shape, np.int64)
+    max_pool2x2(planes, best, index)
+    shape = x.shape[:-2] + windows.out_size
+    return best.reshape(shape), index.reshape(shape)
 
 
 class MaxPool(Op):
@@ -86,6 +116,12 @@ class MaxPool(Op):
 
 def _scatter(values, index, shape, nd, accumulate):
     out = np.zeros(int(np.prod(shape, dtype=np.int64)), dtype=values.dtype)
+    if (accumulate and index.dtype == np.int64 and values.dtype.char in "fd"
+            and scatter_add_planes.ready()):
+        planes = out.reshape(-1, int(np.prod(shape[len(shape) - nd:], dtype=np.int64)))
+        scatter_add_planes(values.reshape(planes.shape[0], -1),
+                           index.reshape(planes.shape[0], -1), planes)
+        return out.reshape(shape)
     where = _global_index(index, shape, nd)
     if accumulate:
         np.add.at(out, where, values.ravel())
@@ -145,8 +181,8 @@ def _needs_index(input, return_indices):  # noqa: A002
 
 def _max_pool(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode,  # noqa: A002
               return_indices):
-    windows = StridedWindows(op, input._data.shape, nd, kernel_size, stride, padding, dilation,
-                             ceil_mode)
+    windows = strided_windows(op, input._data.shape, nd, kernel_size, stride, padding, dilation,
+                              ceil_mode)
     return MaxPool.apply(input, windows=windows, need_index=_needs_index(input, return_indices),
                          return_indices=return_indices)
 

@@ -1,0 +1,197 @@
+"""Compiled batch norm and layer norm: statistics, normalization and gradients in few passes.
+
+NumPy's path makes a temporary per step of the formula (``x - mean``, its square, the
+product with ``invstd``, with the weight, ...), about seven passes over the activations
+forward and ten backward. These loops read ``x`` twice and write ``y`` once forward, and
+read ``x`` and ``grad_out`` twice and write ``grad_x`` once backward. Sums accumulate in
+float64 (as accurate as NumPy's pairwise float32 sums, or more), and only reassociation is
+allowed of fast-math, so that the sums vectorize while NaN and infinity keep their meaning.
+
+Batch norm sees its input as ``(N, C, S)`` (S the spatial positions) and runs one channel
+per parallel task; layer norm sees ``(R, F)``, one row per task (its weight and bias
+gradients sum over rows on one thread).
+"""
+
+import math
+
+import numpy as np
+
+from ember.backend.compiled import kernel
+from ember.backend.parallel import parallel_kernel
+
+__all__ = [
+    "batch_norm_backward",
+    "batch_norm_forward",
+    "layer_norm_backward",
+    "layer_norm_forward",
+    "layer_norm_param_grads",
+    "normalize",
+    "normalize_grads",
+]
+
+prange = range  # numba.prange once compiled (see ember.backend.parallel)
+
+_FAST = {"reassoc"}
+
+
+@parallel_kernel(fastmath=_FAST)
+def batch_norm_forward(x, weight, bias, eps, y, mean, var, invstd):
+    """``y = (x - mean) * invstd * weight + bias`` per channel, with the batch's statistics.
+
+    ``x, y``: ``(N, C, S)``; ``weight, bias``: ``(C,)``; fills ``mean, var, invstd (C,)``
+    (``var`` biased).
+    """
+    n, c, s = x.shape
+    count = n * s
+    for ch in prange(c):
+        total = 0.0
+        for i in range(n):
+            for j in range(s):
+                total += x[i, ch, j]
+        mu = total / count
+        sq = 0.0
+        for i in range(n):
+            for j in range(s):
+                d = x[i, ch, j] - mu
+                sq += d * d
+        inv = 1.0 / math.sqrt(sq / count + eps)
+        mean[ch], var[ch], invstd[ch] = mu, sq / count, inv
+        scale = inv * weight[ch]
+        shift = bias[ch] - mu * scale
+        for i in range(n):
+            for j in range(s):
+                y[i, ch, j] = x[i, ch, j] * scale + shift
+
+
+@parallel_kernel(fastmath=_FAST)
+def batch_norm_backward(grad_out, x, weight, mean, invstd, need_x, grad_x, grad_w, grad_b):
+    """Gradients of ``batch_norm_forward`` (batch statistics) in ``x``, weight and bias.
+
+    ``grad_x = invstd * weight * (g - mean(g) - xhat * mean(g * xhat))``, ``grad_w =
+    sum(g * xhat)``, ``grad_b = sum(g)`` per channel; ``grad_x`` is written if ``need_x``.
+    """
+    n, c, s = x.shape
+    count = n * s
+    for ch in prange(c):
+        mu, inv = mean[ch], invstd[ch]
+        sg = 0.0
+        sgx = 0.0
+        for i in range(n):
+            for j in range(s):
+                g = grad_out[i, ch, j]
+                sg += g
+                sgx += g * (x[i, ch, j] - mu)
+        sgxhat = sgx * inv
+        grad_w[ch], grad_b[ch] = sgxhat, sg
+        if need_x:
+            k = weight[ch] * inv
+            mg, mgx = sg / count, sgxhat / count
+            for i in range(n):
+                for j in range(s):
+                    xhat = (x[i, ch, j] - mu) * inv
+                    grad_x[i, ch, j] = k * (grad_out[i, ch, j] - mg - xhat * mgx)
+
+
+@parallel_kernel(fastmath=_FAST)
+def layer_norm_forward(x, weight, bias, eps, y, mean, invstd):
+    """``y = (x - mean) * invstd * weight + bias`` per row of ``x (R, F)``.
+
+    ``weight, bias``: ``(F,)``; fills ``mean, invstd (R,)``.
+    """
+    rows, f = x.shape
+    for r in prange(rows):
+        total = 0.0
+        for j in range(f):
+            total += x[r, j]
+        mu = total / f
+        sq = 0.0
+        for j in range(f):
+            d = x[r, j] - mu
+            sq += d * d
+        inv = 1.0 / math.sqrt(sq / f + eps)
+        mean[r], invstd[r] = mu, inv
+        for j in range(f):
+            y[r, j] = (x[r, j] - mu) * inv * weight[j] + bias[j]
+
+
+@parallel_kernel(fastmath=_FAST)
+def layer_norm_backward(grad_out, x, weight, mean, invstd, grad_x):
+    """``grad_x = invstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))`` per row,
+    ``dxhat = grad_out * weight``."""
+    rows, f = x.shape
+    for r in prange(rows):
+        mu, inv = mean[r], invstd[r]
+        sd = 0.0
+        sdx = 0.0
+        for j in range(f):
+            d = grad_out[r, j] * weight[j]
+            sd += d
+            sdx += d * (x[r, j] - mu)
+        md, mdx = sd / f, sdx * inv / f
+        for j in range(f):
+            xhat = (x[r, j] - mu) * inv
+            grad_x[r, j] = inv * (grad_out[r, j] * weight[j] - md - xhat * mdx)
+
+
+@kernel(fastmath=_FAST)
+def layer_norm_param_grads(grad_out, x, mean, invstd, grad_w, grad_b):
+    """``grad_w = sum_rows(grad_out * xhat)``, ``grad_b = sum_rows(grad_out)``, ``(F,)``.
+
+    Row by row on one thread: the inner loop then runs along contiguous memory (a task
+    per feature would stride across rows, ~4x slower).
+    """
+    rows, f = x.shape
+    for j in range(f):
+        grad_w[j] = 0.0
+        grad_b[j] = 0.0
+    for r in range(rows):
+        mu, inv = mean[r], invstd[r]
+        for j in range(f):
+            g = grad_out[r, j]
+            grad_b[j] += g
+            grad_w[j] += g * (x[r, j] - mu) * inv
+
+
+def _flat(a, size, fill, dtype):
+    return np.full(size, fill, dtype) if a is None else a.reshape(size)
+
+
+def normalize(kind, x, weight, bias, eps):
+    """Batch (``kind="batch"``, ``x (N, C, S)``) or layer norm (``x (R, F)``) of ``x``.
+
+    ``weight`` and ``bias`` may be None. Returns ``y`` (``x``'s dtype) and float64
+    ``mean``, ``var`` (None for layer norm) and ``invstd``, one per channel or row.
+    """
+    size = x.shape[1] if kind == "batch" else x.shape[0]
+    weight = _flat(weight, x.shape[1], 1, x.dtype)
+    bias = _flat(bias, x.shape[1], 0, x.dtype)
+    y = np.empty(x.shape, x.dtype)
+    mean, invstd = np.empty(size), np.empty(size)
+    if kind == "batch":
+        var = np.empty(size)
+        batch_norm_forward(x, weight, bias, eps, y, mean, var, invstd)
+        return y, mean, var, invstd
+    layer_norm_forward(x, weight, bias, eps, y, mean, invstd)
+    return y, mean, None, invstd
+
+
+def normalize_grads(kind, grad_out, x, weight, mean, invstd, need_x, need_params):
+    """Gradients of ``normalize`` in ``x`` and in the (float64) weight and bias.
+
+    Returns ``(grad_x or None, grad_w, grad_b)``; the last two are None for layer norm
+    unless ``need_params``.
+    """
+    size = x.shape[1]
+    weight = _flat(weight, size, 1, x.dtype)
+    grad_x = np.empty(x.shape, x.dtype) if need_x else np.empty((1,) * x.ndim, x.dtype)
+    grad_w, grad_b = np.empty(size), np.empty(size)
+    if kind == "batch":
+        batch_norm_backward(grad_out, x, weight, mean, invstd, need_x, grad_x, grad_w, grad_b)
+    else:
+        if need_x:
+            layer_norm_backward(grad_out, x, weight, mean, invstd, grad_x)
+        if need_params:
+            layer_norm_param_grads(grad_out, x, mean, invstd, grad_w, grad_b)
+        else:
+            grad_w = grad_b = None
+    return (grad_x if need_x else None), grad_w, grad_b

@@ -217,6 +217,23 @@ def _standardized(ctx, node, xv, layout, stats):
 def _attention(ctx, node, q, k, v, *bias, scale, keep, causal=False):
     q, k, v, *bias = as_out(ctx, node, [q, k, v, *bias])
     rank = len(node.inputs[1].shape)
+    return _attend(ctx, node, q, k, v, bias, rank, scale, keep, causal)
+
+
+def _packed_attention(ctx, node, qkv, *bias, heads, batch_first, scale, causal):
+    """Heads of the packed ``(N, L, 3E)`` projection (``(L, N, 3E)``), attended, merged."""
+    qkv, *bias = as_out(ctx, node, [qkv, *bias])
+    split = ctx.op("Reshape", [qkv, ctx.ints([0, 0, 3, heads, -1])])
+    split = ctx.op("Transpose", [split], perm=[2, 0, 3, 1, 4] if batch_first else [2, 1, 3, 0, 4])
+    q, k, v = ctx.split(split, [1, 1, 1], axis=0)
+    q, k, v = (ctx.op("Squeeze", [x, ctx.ints([0])]) for x in (q, k, v))
+    out = _attend(ctx, node, q, k, v, bias, 4, scale, None, causal)
+    out = ctx.op("Transpose", [out], perm=[0, 2, 1, 3] if batch_first else [2, 0, 1, 3])
+    return ctx.op("Reshape", [out, ctx.ints([0, 0, -1])])
+
+
+def _attend(ctx, node, q, k, v, bias, rank, scale, keep, causal):
+    """``dropout(softmax(q k^T * scale + bias)) v`` on ONNX names (``bias`` a list)."""
     perm = list(range(rank - 2)) + [rank - 1, rank - 2]
     s = ctx.op("MatMul", [q, ctx.op("Transpose", [k], perm=perm)])
     s = ctx.op("Mul", [s, num(ctx, node, scale)])
@@ -251,5 +268,6 @@ EXPORTERS = {
     "Linear": _linear, "MatMul": _matmul, "Einsum": _einsum, "BlockDiag": _block_diag,
     "Conv": _conv, "ConvTranspose": _conv_transpose, "MaxPool": _max_pool,
     "AvgPool": _avg_pool, "EmptyPool": _empty_pool, "Resample": _resample,
-    "Normalize": _normalize, "Attention": _attention, "ConstantPad": _constant_pad,
+    "Normalize": _normalize, "Attention": _attention, "PackedAttention": _packed_attention,
+    "ConstantPad": _constant_pad,
 }

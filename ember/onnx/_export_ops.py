@@ -55,7 +55,8 @@ NOT_EXPORTABLE = {
     # Gradient ops.
     "AttentionBackward": _GRADIENT, "AvgPoolBackward": _GRADIENT, "ConvWeight": _GRADIENT,
     "CrossEntropyBackward": _GRADIENT, "CrossEntropyProbBackward": _GRADIENT,
-    "NormalizeBackward": _GRADIENT, "ResampleBackward": _GRADIENT,
+    "NormalizeBackward": _GRADIENT, "PackedAttentionBackward": _GRADIENT,
+    "ResampleBackward": _GRADIENT,
     "_SmoothGrad": _GRADIENT,
     # Base classes.
     "_Compare": _BASE, "_CumulativeExtreme": _BASE, "_Elementwise": _BASE, "_Flat": _BASE,

@@ -7,7 +7,9 @@ and value (Vaswani et al., "Attention Is All You Need").
 Parameter names, shapes and initialization are PyTorch's, so state dicts move between
 the two. Without ``need_weights`` the heads run through the fused
 ``F.scaled_dot_product_attention``; with it, through an explicit softmax whose weights
-are returned.
+are returned. Self-attention (``query is key is value``) with the packed projection and
+no dropout, appended keys or weights takes a shorter path (like PyTorch's fast path):
+in-projection, one ``PackedAttention`` op over the packed heads, out-projection.
 """
 
 import math
@@ -20,6 +22,7 @@ from ember.nn import init
 from ember.nn.module import Module
 from ember.nn.modules.linear import Linear
 from ember.nn.parameter import Parameter
+from ember.ops.attention import packed_self_attention
 from ember.ops.join import cat
 
 __all__ = ["MultiheadAttention"]
@@ -201,6 +204,7 @@ def _multi_head_attention(query, key, value, embed_dim, num_heads, in_proj_bias,
     """Multi-head attention on ``(L, N, E)`` inputs, or ``(N, L, E)`` with ``batch_first``
     (kept in that layout, without transposing)."""
     batched = _check_shapes(query, key, value, key_padding_mask, attn_mask, num_heads)
+    self_attention = query is key and key is value
     if not batched:
         query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
         if key_padding_mask is not None:
@@ -212,6 +216,13 @@ def _multi_head_attention(query, key, value, embed_dim, num_heads, in_proj_bias,
         attn_mask, key_padding_mask, query.dtype, is_causal, need_weights)
     _check_dims(query, key, value, embed_dim, num_heads, use_separate_proj_weight)
     _check_attn_mask(attn_mask, n * num_heads, length, src_len)
+    dropout_p = dropout_p if training else 0.0
+    if _packed_self_attention_applies(self_attention, use_separate_proj_weight, bias_k,
+                                      add_zero_attn, dropout_p, need_weights):
+        out = _packed_self_attention(query, in_proj_weight, in_proj_bias, out_proj_weight,
+                                     out_proj_bias, num_heads, attn_mask, key_padding_mask,
+                                     is_causal, batch_first)
+        return (out if batched else out.squeeze(1)), None
     layout = _Layout(n, num_heads, embed_dim // num_heads, batch_first)
     if use_separate_proj_weight:
         q, k, v = _project_separately(query, key, value, (q_proj_weight, k_proj_weight,
@@ -220,7 +231,6 @@ def _multi_head_attention(query, key, value, embed_dim, num_heads, in_proj_bias,
         q, k, v = _project_packed(query, key, value, in_proj_weight, in_proj_bias, layout)
     k, v, extra = _extend_keys(k, v, bias_k, bias_v, add_zero_attn, layout)
     mask = _merge(attn_mask, key_padding_mask, layout, src_len, extra)
-    dropout_p = dropout_p if training else 0.0
     if need_weights:
         out, weights = _attend_with_weights(q, k, v, mask, dropout_p)
         weights = weights.mean(dim=1) if average_attn_weights else weights
@@ -232,6 +242,26 @@ def _multi_head_attention(query, key, value, embed_dim, num_heads, in_proj_bias,
         out = out.squeeze(1)
         weights = None if weights is None else weights.squeeze(0)
     return out, weights
+
+
+def _packed_self_attention_applies(self_attention, separate, bias_k, add_zero_attn,
+                                   dropout_p, need_weights):
+    """Whether the one-op path applies: self-attention through the packed projection,
+    with nothing appended to the keys, no dropout and no weights to return."""
+    return (self_attention and not separate and bias_k is None
+            and not add_zero_attn and dropout_p == 0.0 and not need_weights)
+
+
+def _packed_self_attention(x, in_proj_weight, in_proj_bias, out_proj_weight, out_proj_bias,
+                           num_heads, attn_mask, key_padding_mask, is_causal, batch_first):
+    """Self-attention as three ops: the in-projection, ``PackedAttention`` (heads split and
+    merged as views), the out-projection."""
+    n = x.shape[0 if batch_first else 1]
+    layout = _Layout(n, num_heads, x.shape[-1] // num_heads, batch_first)
+    mask = _merge(attn_mask, key_padding_mask, layout, x.shape[1 if batch_first else 0], 0)
+    qkv = F.linear(x, in_proj_weight, in_proj_bias)
+    out = packed_self_attention(qkv, num_heads, mask, is_causal, batch_first)
+    return F.linear(out, out_proj_weight, out_proj_bias)
 
 
 def _float_masks(attn_mask, key_padding_mask, dtype, is_causal, need_weights):

@@ -1,0 +1,165 @@
+"""Compiled softmax for attention, forward and backward, one pass over the scores each.
+
+Attention runs its two matrix products per head in BLAS (``np.matmul``); between them
+NumPy needs six whole-array passes and three temporaries to scale, mask and normalize the
+scores, and backward four more for ``dS = P (dP - sum(dP P))``. These loops do each in
+one pass over the rows, in place, without building the causal mask. Measured on the
+``transformer`` benchmark's scores (float32 (16, 4, 64, 64), causal, one thread, CPU
+time): forward 0.32 ms against NumPy's 0.77 ms, backward 0.11 ms against 0.26 ms.
+
+Rows are the last axis of a C-contiguous ``(R, S)`` array whose row ``r`` is query
+``r % length`` of its head; a causal mask lets query ``i`` see keys ``j <= i`` (PyTorch's
+``is_causal``, aligned to the top left). A row whose every key is masked gets zero
+weights (PyTorch's "safe softmax").
+"""
+
+import numpy as np
+
+from ember.backend.kernel_helpers import helper, helper_kernel
+
+__all__ = ["softmax_backward", "softmax_forward", "supports"]
+
+# reassoc lets the row maxima and sums vectorize; no assumption about NaN or inf is made.
+_OPTIONS = {"error_model": "numpy", "fastmath": {"contract", "arcp", "nsz", "reassoc"}}
+
+
+def supports(scores):
+    """True when the compiled loops handle ``scores`` (C-contiguous float32/float64)."""
+    return (scores.dtype in (np.float32, np.float64) and scores.flags.c_contiguous
+            and scores.ndim >= 2 and _forward32.ready())
+
+
+def softmax_forward(scores, scale, causal):
+    """Turn ``scores (..., L, S)`` in place into ``softmax(scores * scale)`` (causal: with
+    the keys ``j > i`` of query ``i`` masked)."""
+    length, keys = scores.shape[-2:]
+    rows = scores.reshape(-1, keys)
+    if scores.dtype == np.float32:
+        _forward32(rows, length, scale, causal)
+    else:
+        _forward64(rows, length, scale, causal)
+
+
+def softmax_backward(d_probs, probs):
+    """Turn ``d_probs`` in place into ``probs * (d_probs - sum(d_probs * probs, -1))``."""
+    keys = probs.shape[-1]
+    _backward(d_probs.reshape(-1, keys), probs.reshape(-1, keys))
+
+
+# Two kernels that differ only in their exp: float32 scores take float32's (twice the
+# vector lanes). Loops run over whole rows, masked keys included (as -inf, whose exp is
+# 0): rows are short (often 64), and a loop cut at the diagonal would leave most of its
+# work to the scalar remainder after the vector body.
+@helper_kernel(**_OPTIONS)
+def _forward32(rows, length, scale, causal):
+    for r in range(rows.shape[0]):
+        top = _mask_and_max(rows, r, length, scale, causal)
+        if top == -np.inf:  # every key masked
+            rows[r, :] = 0
+            continue
+        total = np.float32(0.0)
+        for j in range(rows.shape[1]):
+            e = _exp32(rows[r, j] - top)
+            rows[r, j] = e
+            total += e
+        _scale_row(rows, r, np.float32(1.0) / total)
+
+
+@helper_kernel(**_OPTIONS)
+def _forward64(rows, length, scale, causal):
+    for r in range(rows.shape[0]):
+        top = _mask_and_max(rows, r, length, scale, causal)
+        if top == -np.inf:
+            rows[r, :] = 0
+            continue
+        total = 0.0
+        for j in range(rows.shape[1]):
+            e = _exp(rows[r, j] - top)
+            rows[r, j] = e
+            total += e
+        _scale_row(rows, r, 1.0 / total)
+
+
+@helper(**_OPTIONS)
+def _mask_and_max(rows, r, length, scale, causal):
+    """Scale row ``r`` and mask it (-inf); return its maximum."""
+    last = r % length if causal else rows.shape[1]
+    for j in range(rows.shape[1]):
+        s = rows[r, j] * scale
+        rows[r, j] = s if j <= last else -np.inf
+    return _row_max(rows, r)
+
+
+@helper(**_OPTIONS)
+def _scale_row(rows, r, factor):
+    for j in range(rows.shape[1]):
+        rows[r, j] *= factor
+
+
+@helper_kernel(**_OPTIONS)
+def _backward(d_probs, probs):
+    keys = probs.shape[1]
+    for r in range(probs.shape[0]):
+        dot = 0.0
+        for j in range(keys):
+            dot += d_probs[r, j] * probs[r, j]
+        for j in range(keys):
+            d_probs[r, j] = probs[r, j] * (d_probs[r, j] - dot)
+
+
+# Vectorizing a maximum needs "no NaNs"; a NaN score still makes its row NaN (via _exp).
+@helper(error_model="numpy", fastmath={"nnan", "nsz", "reassoc"})
+def _row_max(rows, r):
+    top = rows[r, 0]
+    for j in range(rows.shape[1]):
+        top = max(top, rows[r, j])
+    return top
+
+
+@helper(**_OPTIONS)
+def _exp32(x):
+    """``exp(x)`` for float32 x <= 0, as ``_exp`` in float32 arithmetic: Taylor series to
+    degree 7 (relative error 3e-7, about 2 ulp); 0 below -87."""
+    t = max(x, np.float32(-87.0))
+    k = np.floor(t * np.float32(1.4426950408889634) + np.float32(0.5))
+    r = t - k * np.float32(0.693359375)
+    r = r - k * np.float32(-2.12194440e-4)
+    e = np.float32(1.0 / 5040.0)
+    e = e * r + np.float32(1.0 / 720.0)
+    e = e * r + np.float32(1.0 / 120.0)
+    e = e * r + np.float32(1.0 / 24.0)
+    e = e * r + np.float32(1.0 / 6.0)
+    e = e * r + np.float32(0.5)
+    e = e * r + np.float32(1.0)
+    e = e * r + np.float32(1.0)
+    e *= np.int32((np.int32(k) + 127) << 23).view(np.float32)
+    return np.float32(0.0) if x < np.float32(-87.0) else e + (x - x)
+
+
+@helper(**_OPTIONS)
+def _exp(x):
+    """``exp(x)`` for x <= 0 in float64, in a form that vectorizes: ``2^k exp(r)`` with
+    |r| <= ln(2)/2, ``exp(r)`` by its Taylor series to degree 13 (error 4e-18), ``2^k``
+    built from its bits. Below -708, where ``2^k`` would be subnormal, it returns 0: a
+    weight that small is below float64's resolution beside the row's largest, 1. NaN
+    stays NaN (``x - x``), so a row with a NaN score is all NaN, as in PyTorch."""
+    t = max(x, -708.0)
+    k = np.floor(t * 1.4426950408889634 + 0.5)
+    r = t - k * 6.93147180369123816490e-01
+    r = r - k * 1.90821492927058770002e-10
+    e = 1.0 / 6227020800.0
+    e = e * r + 1.0 / 479001600.0
+    e = e * r + 1.0 / 39916800.0
+    e = e * r + 1.0 / 3628800.0
+    e = e * r + 1.0 / 362880.0
+    e = e * r + 1.0 / 40320.0
+    e = e * r + 1.0 / 5040.0
+    e = e * r + 1.0 / 720.0
+    e = e * r + 1.0 / 120.0
+    e = e * r + 1.0 / 24.0
+    e = e * r + 1.0 / 6.0
+    e = e * r + 0.5
+    e = e * r + 1.0
+    e = e * r + 1.0
+    e *= np.int64((np.int64(k) + 1023) << 52).view(np.float64)
+    return 0.0 if x < -708.0 else e + (x - x)

@@ -29,7 +29,10 @@ read it outside.
 """
 
 from ember.jit.errors import TraceError
-from ember.jit.interpreter import run
+from ember.autograd.node import Observers
+from ember.jit.executor import compile_graph
+from ember.jit.interpreter import rebuild, run
+from ember.jit.passes import optimize
 from ember.jit.traced import TracedModule, _as_tuple, _signature
 from ember.jit.tracer import Tracer, capture
 from ember.nn.module import Module
@@ -118,10 +121,25 @@ class CompiledFunction:
                 raise TraceError(f"{self.__name__} was captured for other input shapes; "
                                  "compile it with dynamic=True to capture each")
             graph, captured, result = _capture_step(self.fn, inputs)
-            self._captured[key] = (graph, captured)
+            self._captured[key] = (graph, captured, _executor_for(graph))
             return result
-        graph, captured = found
+        graph, captured, compiled = found
+        if compiled is not None and not Observers.active:
+            outs = compiled([x._data for x in inputs], {k: t._data for k, t in captured.items()})
+            return rebuild(graph.out_spec, [Tensor._make(a) for a in outs])
         return run(graph, inputs, captured, effects=_EFFECTS)
+
+
+def _executor_for(graph):
+    """The compiled executor for a graph that runs entirely without gradients (it starts
+    with ``set_grad_enabled(False)``, as ``with ember.no_grad():`` around the whole body
+    records, and has no other effects); None for the others, which the interpreter runs."""
+    calls = graph.of_kind("call")
+    if not calls or calls[0].target != "set_grad_enabled" or calls[0].params["enabled"]:
+        return None
+    if any(not n.outputs and n.target != "assign" for n in calls[1:]):
+        return None  # another mode switch, backward or an optimizer step
+    return compile_graph(optimize(graph))
 
 
 # ---- capturing a step ------------------------------------------------------------------

@@ -107,10 +107,16 @@ class CompiledGraph:
         return f"<ember.jit.CompiledGraph: {len(self._steps)} steps>"
 
 
+def _no_step(regs):
+    return None
+
+
 def _step(node, slots, reuse):
     """``step(regs)``: run ``node`` reading and writing the register list."""
     ins = [slots[id(v)] for v in node.inputs]
     outs = [slots[id(v)] for v in node.outputs]
+    if node.target == "set_grad_enabled":  # arrays carry no gradients: nothing to switch
+        return _no_step
     if not outs and node.target != "assign":
         raise ValueError(f"compile_graph: {node.target} is run for its side effect; a graph "
                          "with such nodes (a captured training step) runs in the interpreter")

@@ -6,7 +6,8 @@ can be fine-tuned). The compiled executor (``executor.py``) is the fast path; th
 is the definition it is tested against.
 """
 
-from ember.jit.ops import assign, is_function, lookup
+from ember.autograd.grad_mode import GradMode
+from ember.jit.ops import assign, is_function, lookup, set_grad_enabled
 from ember.tensor import Tensor
 
 __all__ = ["fill_args", "rebuild", "run", "run_flat"]
@@ -23,6 +24,14 @@ def run(graph, inputs, parameters, effects=None):
 
 def run_flat(graph, inputs, parameters, effects=None):
     """``run``'s outputs as the flat list of the values the output node returns."""
+    mode = GradMode.enabled  # set_grad_enabled nodes change it; the caller's comes back
+    try:
+        return _run_nodes(graph, inputs, parameters, effects)
+    finally:
+        GradMode.enabled = mode
+
+
+def _run_nodes(graph, inputs, parameters, effects):
     env = {}
     feed = iter(inputs)
     outs = []
@@ -78,7 +87,13 @@ def _assign(node, args, parameters):
 
 
 # Nodes the interpreter runs itself: control flow, and writes into named tensors.
-_CONTROL_FLOW = {"cond": _cond, "while_loop": _while_loop, "assign": _assign}
+def _set_grad(node, args, parameters):
+    set_grad_enabled(node.params["enabled"])
+    return ()
+
+
+_CONTROL_FLOW = {"cond": _cond, "while_loop": _while_loop, "assign": _assign,
+                 "set_grad_enabled": _set_grad}
 
 
 def fill_args(params, tensors):

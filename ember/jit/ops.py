@@ -12,10 +12,11 @@ their coverage tests compare against ``op_names()``.
 """
 
 import ember.nn  # noqa: F401 - loads the ops defined beside modules (recurrent gates)
+from ember.autograd.grad_mode import GradMode
 from ember.autograd.node import Op
 from ember.autograd.traceable import TRACEABLE
 
-__all__ = ["CONTROL_FLOW", "assign", "is_function", "lookup", "op_names"]
+__all__ = ["CONTROL_FLOW", "assign", "is_function", "lookup", "op_names", "set_grad_enabled"]
 
 # Call targets whose params hold subgraphs (``control_flow.py``): ember.cond, while_loop.
 CONTROL_FLOW = ("cond", "while_loop")
@@ -29,6 +30,12 @@ def assign(target, value):
     """
     target._data[...] = value._data
     target._vbox[0] += 1
+
+
+def set_grad_enabled(enabled):
+    """The ``set_grad_enabled`` node: the traced code switched gradient mode here
+    (``with ember.no_grad():``); the nodes after it run in that mode."""
+    GradMode.enabled = bool(enabled)
 
 _CLASSES = {}
 
@@ -62,6 +69,8 @@ def lookup(name):
         return fn
     if name == "assign":
         return assign
+    if name == "set_grad_enabled":
+        return set_grad_enabled
     if name in CONTROL_FLOW:  # nodes holding subgraphs; the interpreter runs them itself
         from ember.jit import control_flow
 
@@ -79,4 +88,5 @@ def is_function(name):
 
 def op_names():
     """Every name a call node can target: Op class names and traceable function names."""
-    return sorted(set(_classes()) | set(TRACEABLE) | set(CONTROL_FLOW) | {"assign"})
+    return sorted(set(_classes()) | set(TRACEABLE) | set(CONTROL_FLOW)
+                  | {"assign", "set_grad_enabled"})

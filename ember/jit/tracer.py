@@ -51,6 +51,7 @@ class Tracer:
         self.alive = []        # every tensor seen, so that ids stay unique while tracing
         self.named = {id(t): (name, t) for name, t in named_tensors}
         self.depth = 0         # > 0 inside a @traceable call: its ops are not recorded
+        self.grad_mode = GradMode.enabled  # the mode the recorded nodes run in
         self.counter = 0
 
     # ---- values ----------------------------------------------------------------------
@@ -143,13 +144,13 @@ class Tracer:
         written = self.values.get(id(target))
         if written is not None and written.node.kind == "parameter":
             # A named tensor (a buffer such as num_batches_tracked) changes: replay the write.
-            self.nodes.append(Node("call", "assign", [value], {"name": written.node.target},
+            self._append_call(Node("call", "assign", [value], {"name": written.node.target},
                                    where=user_line()))
         self._bind(target, value)
 
     def add_effect(self, target, inputs, params):
         """A node run for its effect (``backward``, ``optimizer_step``): no outputs."""
-        self.nodes.append(Node("call", target, inputs, params, [], where=user_line()))
+        self._append_call(Node("call", target, inputs, params, [], where=user_line()))
 
     @contextlib.contextmanager
     def paused(self):
@@ -160,10 +161,19 @@ class Tracer:
         finally:
             self.depth -= 1
 
+    def _append_call(self, node):
+        """Append a call node, after a ``set_grad_enabled`` node if the mode changed since
+        the last one (``with no_grad():`` inside the traced code is part of the graph)."""
+        if GradMode.enabled != self.grad_mode:
+            self.grad_mode = GradMode.enabled
+            self.nodes.append(Node("call", "set_grad_enabled", [],
+                                   {"enabled": self.grad_mode}, where=node.where))
+        self.nodes.append(node)
+
     def _record(self, target, inputs, params, outputs):
         outs = outputs if isinstance(outputs, tuple) else (outputs,)
         values = [Value(self.fresh(), t._data.shape, t._data.dtype) for t in outs]
-        self.nodes.append(Node("call", target, inputs, params, values, where=user_line()))
+        self._append_call(Node("call", target, inputs, params, values, where=user_line()))
         for t, v in zip(outs, values):
             self._bind(t, v)
 

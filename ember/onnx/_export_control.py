@@ -75,5 +75,10 @@ def _assign(ctx, node, *inputs, **params):
     return ()
 
 
+def _set_grad(ctx, node, *inputs, **params):
+    """A switch of gradient mode: an ONNX model computes no gradients; nothing to write."""
+    return ()
+
+
 EXPORTERS = {"cond": _cond, "while_loop": _while_loop, "FusedElementwise": _fused,
-             "assign": _assign}
+             "assign": _assign, "set_grad_enabled": _set_grad}

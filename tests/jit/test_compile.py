@@ -105,3 +105,38 @@ def test_reading_the_loss_inside_a_compiled_step_is_refused():
 def test_graph_of_an_uncalled_function_explains_itself():
     with pytest.raises(RuntimeError, match="captured on its first call"):
         ember.compile(lambda x: x + 1).graph
+
+
+def test_no_grad_inside_a_compiled_function_is_part_of_its_graph():
+    ember.manual_seed(0)
+    model = models.lenet5().eval()
+
+    @ember.compile
+    def predict(x):
+        with ember.no_grad():
+            return model(x)
+
+    x = ember.randn(2, 1, 28, 28)
+    first, again = predict(x), predict(x)  # capture, then replay
+    assert [n.target for n in predict.graph.of_kind("call")][0] == "set_grad_enabled"
+    assert not again.requires_grad and again.grad_fn is None
+    np.testing.assert_allclose(again.numpy(), first.numpy(), rtol=1e-6)
+    assert ember.is_grad_enabled()  # the caller's mode comes back
+
+
+def test_grad_mode_switch_inside_a_traced_module_is_replayed():
+    class Frozen(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = nn.Linear(3, 3), nn.Linear(3, 1)
+
+        def forward(self, x):
+            with ember.no_grad():
+                h = self.a(x)
+            return self.b(h)
+
+    net = Frozen()
+    traced = ember.jit.trace(net, ember.randn(4, 3))
+    traced(ember.randn(4, 3)).sum().backward()
+    assert net.a.weight.grad is None and net.b.weight.grad is not None
+    assert ember.is_grad_enabled()

@@ -7,3 +7,22 @@ import os
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import pytest
+
+
+@pytest.fixture(params=["compiled", "numpy"])
+def kernels(request):
+    """Run a test once with ember's compiled kernels and once on their NumPy paths.
+
+    The previous setting comes back afterwards; without Numba the compiled run skips.
+    """
+    from ember.backend import use_compiled_kernels
+
+    if request.param == "compiled":
+        pytest.importorskip("numba")
+    previous = use_compiled_kernels(request.param == "compiled")
+    try:
+        yield request.param
+    finally:
+        use_compiled_kernels(previous)

@@ -9,17 +9,6 @@ from ember.backend import use_compiled_kernels
 from ember.backend.activation_kernels import flat_float
 
 
-@pytest.fixture(params=["compiled", "numpy"])
-def kernels(request):
-    if request.param == "compiled":
-        pytest.importorskip("numba")
-    previous = use_compiled_kernels(request.param == "compiled")
-    try:
-        yield request.param
-    finally:
-        use_compiled_kernels(previous)
-
-
 def _values(dtype, shape=(37, 29), seed=0):
     x = np.random.default_rng(seed).standard_normal(shape).astype(dtype)
     x.flat[:6] = [np.nan, -0.0, 0.0, np.inf, -np.inf, 1e-30]

@@ -18,15 +18,6 @@ EF, TF = ember.nn.functional, torch.nn.functional
 TOL = {np.float32: {"rtol": 1e-5, "atol": 2e-6}, np.float64: {"rtol": 1e-12, "atol": 1e-13}}
 
 
-@pytest.fixture(params=[True, False], ids=["compiled", "numpy"])
-def kernels(request):
-    if request.param:
-        pytest.importorskip("numba")
-    previous = use_compiled_kernels(request.param)
-    yield request.param
-    use_compiled_kernels(previous)
-
-
 def _run(fn, arrays, dtype, grad_seed=1, torch_fn=None):
     """``fn`` in ember (in ``dtype``) and PyTorch (float64), outputs and input gradients of
     a random projection; returns both lists of arrays."""

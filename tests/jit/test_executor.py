@@ -19,14 +19,6 @@ SMALL_GPT = {"vocab_size": 13, "max_len": 8, "d_model": 12, "n_heads": 3, "n_lay
              "d_ff": 20}
 
 
-@pytest.fixture(params=[True, False], ids=["compiled", "numpy"])
-def kernels(request):
-    """Runs a test with compiled kernels on, then off (restoring the setting after)."""
-    previous = ember.backend.use_compiled_kernels(request.param)
-    yield request.param
-    ember.backend.use_compiled_kernels(previous)
-
-
 def _execute(graph, inputs, params=None, optimized=True):
     run_graph = compile_graph(optimize(graph) if optimized else graph)
     named = {k: t._data for k, t in (params or {}).items()}

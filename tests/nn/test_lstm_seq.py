@@ -7,7 +7,6 @@ import pytest
 import torch
 
 import ember
-from ember.backend import use_compiled_kernels
 from ember.nn.modules._lstm_seq import LSTMSequence
 from tests.nn.layer_check import copy_from_torch
 
@@ -15,15 +14,6 @@ torch.set_num_threads(1)
 
 TOL = {"float64": {"rtol": 1e-10, "atol": 1e-12}, "float32": {"rtol": 5e-5, "atol": 5e-6}}
 INPUT, HIDDEN, STEPS, BATCH = 6, 16, 7, 5
-
-
-@pytest.fixture(params=["compiled", "numpy"])
-def kernels(request):
-    previous = use_compiled_kernels(request.param == "compiled")
-    try:
-        yield request.param
-    finally:
-        use_compiled_kernels(previous)
 
 
 def make_pair(dtype, **kwargs):

@@ -379,15 +379,6 @@ def _op_names(tensor):
     return names
 
 
-@pytest.fixture(params=[True, False], ids=["compiled", "numpy"])
-def kernels(request):
-    if request.param:
-        pytest.importorskip("numba")
-    previous = ember.backend.use_compiled_kernels(request.param)
-    yield request.param
-    ember.backend.use_compiled_kernels(previous)
-
-
 @pytest.mark.parametrize("batch_first", [False, True])
 @pytest.mark.parametrize("masks", ["causal", "padding", "both", "none"])
 def test_self_attention_runs_as_one_packed_op(kernels, batch_first, masks):

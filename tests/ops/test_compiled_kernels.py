@@ -11,20 +11,10 @@ import pytest
 import torch
 
 import ember
-from ember.backend import use_compiled_kernels
 from ember.testing import gradcheck
 
 F = ember.nn.functional
 TOL = {np.float32: {"rtol": 2e-4, "atol": 2e-4}, np.float64: {"rtol": 1e-9, "atol": 1e-10}}
-
-
-@pytest.fixture(params=[True, False], ids=["compiled", "numpy"])
-def kernels(request):
-    if request.param:
-        pytest.importorskip("numba")
-    previous = use_compiled_kernels(request.param)
-    yield request.param
-    use_compiled_kernels(previous)
 
 
 def _leaves(arrays):

@@ -10,7 +10,7 @@ from ember.jit.traced import TracedModule, trace
 
 __all__ = ["trace", "TracedModule", "Graph", "Node", "Value", "TraceError", "GraphInputError"]
 
-from ember.jit.compile import CompiledFunction, CompiledModule, compile  # noqa: E402,A004
+from ember.jit.compile import CompiledFunction, CompiledModule, compile
 
 __all__ += ["compile", "CompiledModule", "CompiledFunction"]
 

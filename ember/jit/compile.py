@@ -28,8 +28,10 @@ changing tensors with NumPy between those calls is not captured; values read in 
 read it outside.
 """
 
-from ember.jit.errors import TraceError
+import numpy as np
+
 from ember.autograd.node import Observers
+from ember.jit.errors import TraceError, graph_input_error
 from ember.jit.executor import compile_graph
 from ember.jit.interpreter import rebuild, run
 from ember.jit.passes import optimize
@@ -42,7 +44,7 @@ from ember.tensor import Tensor
 __all__ = ["compile", "CompiledModule", "CompiledFunction"]
 
 
-def compile(fn=None, *, dynamic=True):  # noqa: A001 - PyTorch's name
+def compile(fn=None, *, dynamic=True):
     """Capture ``fn`` (a Module or a function) as a graph on first call; replay it after.
 
     Args:
@@ -100,7 +102,7 @@ class CompiledFunction:
     def __init__(self, fn, dynamic=True):
         self.fn = fn
         self.dynamic = dynamic
-        self._captured = {}  # signature -> (graph, {name: tensor})
+        self._captured = {}  # signature -> (graph, {name: tensor}, executor or None)
         self.__name__ = getattr(fn, "__name__", "function")
         self.__doc__ = getattr(fn, "__doc__", None)
 
@@ -113,13 +115,15 @@ class CompiledFunction:
         return next(reversed(self._captured.values()))[0]
 
     def __call__(self, *inputs):
-        inputs = _as_tuple(inputs)
+        inputs = _as_tuple(inputs, f"{self.__name__}: input {{}}")
         key = _signature(inputs, self.__name__)
         found = self._captured.get(key)
         if found is None:
             if self._captured and not self.dynamic:
-                raise TraceError(f"{self.__name__} was captured for other input shapes; "
-                                 "compile it with dynamic=True to capture each")
+                raise graph_input_error(
+                    f"{self.__name__} was captured for inputs of shapes and dtypes "
+                    f"{_shown(next(iter(self._captured)))}, but got {_shown(key)}; "
+                    "compile it with dynamic=True to capture one graph per signature")
             graph, captured, result = _capture_step(self.fn, inputs)
             self._captured[key] = (graph, captured, _executor_for(graph))
             return result
@@ -128,6 +132,10 @@ class CompiledFunction:
             outs = compiled([x._data for x in inputs], {k: t._data for k, t in captured.items()})
             return rebuild(graph.out_spec, [Tensor._make(a) for a in outs])
         return run(graph, inputs, captured, effects=_EFFECTS)
+
+
+def _shown(signature):
+    return ", ".join(f"{list(shape)} {np.dtype(dtype).name}" for shape, dtype in signature)
 
 
 def _executor_for(graph):

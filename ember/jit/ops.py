@@ -11,7 +11,7 @@ Tables in other layers (ONNX export, the compiled executor) are keyed by the sam
 their coverage tests compare against ``op_names()``.
 """
 
-import ember.nn  # noqa: F401 - loads the ops defined beside modules (recurrent gates)
+import ember.nn
 from ember.autograd.grad_mode import GradMode
 from ember.autograd.node import Op
 from ember.autograd.traceable import TRACEABLE

@@ -229,5 +229,5 @@ def same_params(x, y):
             return all(same_params(getattr(x, k, None), getattr(y, k, None)) for k in slots)
     try:
         return bool(x == y)
-    except Exception:  # noqa: BLE001 - objects without a usable ==
+    except Exception:
         return x is y

@@ -202,7 +202,7 @@ def _twin_graph(traced, graph, args, in_names, input_dims):
             continue
         try:
             twin = capture(fn, other, traced._named_tensors(), names)
-        except Exception as exc:  # noqa: BLE001 - any failure: try the other direction
+        except Exception as exc:
             errors.append(f"input shapes {[tuple(a.shape) for a in other]}: {exc}")
             continue
         return twin

@@ -5,7 +5,6 @@ import pytest
 import torch
 
 import ember
-from ember.backend import use_compiled_kernels
 from ember.backend.activation_kernels import flat_float
 
 

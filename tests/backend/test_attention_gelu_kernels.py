@@ -11,7 +11,6 @@ import pytest
 import torch
 
 import ember
-from ember.backend import use_compiled_kernels
 from ember.testing import gradcheck
 
 EF, TF = ember.nn.functional, torch.nn.functional

@@ -140,3 +140,10 @@ def test_grad_mode_switch_inside_a_traced_module_is_replayed():
     traced(ember.randn(4, 3)).sum().backward()
     assert net.a.weight.grad is None and net.b.weight.grad is not None
     assert ember.is_grad_enabled()
+
+
+def test_compiled_function_without_dynamic_names_both_signatures():
+    double = ember.compile(lambda x: x * 2, dynamic=False)
+    double(ember.ones(2, 3))
+    with pytest.raises(GraphInputError, match=r"\[2, 3\] float32, but got \[4, 3\] float32"):
+        double(ember.ones(4, 3))

@@ -246,7 +246,7 @@ def _compiled_loop(lines, modes):
         import math
 
         namespace = {"math": math}
-        exec(compile(src, "<ember.jit fused loop>", "exec"), namespace)  # noqa: S102
+        exec(compile(src, "<ember.jit fused loop>", "exec"), namespace)
         # Generated code has no file for Numba's disk cache: compiled once per process.
         loop = _CACHE[src] = kernel(cache=False, error_model="numpy")(namespace["fused"])
     return loop

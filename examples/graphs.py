@@ -6,11 +6,13 @@ Run: python examples/graphs.py [--epochs 4] [--out runs/graphs]
    (``ember.compile``: forward, loss, backward and the optimizer update captured once);
 2. traces the trained model (``ember.jit.trace``) and prints its graph;
 3. saves it code-free (``ember.jit.save``) and loads it back without the model's class;
-4. exports it to ONNX (``ember.onnx.export``), runs it in ONNX Runtime when installed
-   (``pip install onnxruntime``) and loads the ONNX file back as an ember module.
+4. exports it to ONNX (``ember.onnx.export``; needs ``pip install 'ember[onnx]'``), runs it
+   in ONNX Runtime when installed (``pip install onnxruntime``) and loads the ONNX file back
+   as an ember module.
 """
 
 import argparse
+import importlib.util
 import os
 import time
 
@@ -67,6 +69,9 @@ def main():
         print(f"saved model: {os.path.getsize(saved):,} bytes; max difference after load "
               f"{_max_diff(loaded(test_images), expected):.1e}")
 
+    if importlib.util.find_spec("onnx") is None:
+        print("onnx not installed (pip install 'ember[onnx]'): skipping the ONNX export")
+        return
     onnx_path = os.path.join(args.out, "lenet.onnx")
     ember.onnx.export(model, (test_images,), onnx_path, input_names=["images"],
                       output_names=["logits"], dynamic_axes={"images": {0: "batch"},

@@ -19,6 +19,8 @@ import math
 import numpy as np
 
 from ember.backend.compiled import kernel
+from ember.backend.fast_math import exp32_reduced
+from ember.backend.kernel_helpers import helper_kernel
 
 __all__ = ["gelu", "gelu_grad", "supports"]
 
@@ -57,7 +59,7 @@ def _run(x, g, out, backward):
 
 # One kernel serves both directions (a kernel cannot call another kernel, and ``backward``
 # is loop-invariant, so the compiler splits the loop in two and vectorizes each).
-@kernel(**_OPTIONS)
+@helper_kernel(**_OPTIONS)
 def _gelu32(x, g, out, backward):
     for i in range(x.size):
         v = x[i]
@@ -80,20 +82,9 @@ def _gelu32(x, g, out, backward):
         if not backward:
             out[i] = v * cdf
             continue
-        # exp(-v^2 / 2) = 2^k exp(r), |r| <= ln(2) / 2; below -87 float32 exp is 0.
+        # exp(-v^2 / 2); below -87 float32 exp is 0.
         t = max(_f32(-0.5) * v * v, _f32(-87.0))
-        k = np.floor(t * _f32(1.4426950408889634) + _f32(0.5))
-        r = t - k * _f32(0.693359375)
-        r = r - k * _f32(-2.12194440e-4)
-        e = _f32(1.0 / 5040.0)
-        e = e * r + _f32(1.0 / 720.0)
-        e = e * r + _f32(1.0 / 120.0)
-        e = e * r + _f32(1.0 / 24.0)
-        e = e * r + _f32(1.0 / 6.0)
-        e = e * r + _f32(0.5)
-        e = e * r + _f32(1.0)
-        e = e * r + _f32(1.0)
-        e *= np.int32((np.int32(k) + 127) << 23).view(np.float32)
+        e = exp32_reduced(t)
         pdf = e * _f32(0.3989422804014327) if t > _f32(-87.0) else _f32(0.0)
         out[i] = g[i] * (cdf + v * pdf)
 

@@ -20,7 +20,8 @@ is compiled for both dtypes.
 
 import numpy as np
 
-from ember.backend.compiled import Kernel
+from ember.backend.fast_math import exp32_reduced
+from ember.backend.kernel_helpers import helper, helper_kernel
 
 __all__ = ["lstm_step_backward", "lstm_step_forward"]
 
@@ -91,59 +92,25 @@ def lstm_step_backward(grad_h, dh_t, act, tc, c_prev, dc, d_gates):
 
 # ---- compiled loops ---------------------------------------------------------------------
 
-class _InliningKernel(Kernel):
-    """A kernel whose module-level scalar helpers (``_HELPERS``) are compiled into it.
-
-    A kernel can only call compiled functions, and this module must not import Numba, so
-    the helpers are plain functions that are swapped for inlined Numba versions just
-    before the kernel compiles.
-    """
-
-    __slots__ = ()
-
-    def _compile(self):
-        import numba
-
-        scope = self.py_func.__globals__
-        for name, fn in _HELPERS.items():
-            if not hasattr(scope[name], "py_func"):
-                scope[name] = numba.njit(inline="always", **_OPTIONS)(fn)
-        return super()._compile()
-
-
 _OPTIONS = {"fastmath": True, "error_model": "numpy"}
+_kernel = helper_kernel(**_OPTIONS)
+_helper = helper(inline="always", **_OPTIONS)
 
 
-def _kernel(py_func):
-    return _InliningKernel(py_func, _OPTIONS)
-
-
+@_helper
 def _exp32(x):
     """``exp(x)`` in float32 for ``x`` clamped to [-87, 88] (the finite normal range)."""
-    x = min(max(x, _f32(-87.0)), _f32(88.0))
-    k = np.floor(x * _f32(1.4426950408889634) + _f32(0.5))
-    r = x - k * _f32(0.693359375)
-    r = r - k * _f32(-2.12194440e-4)
-    e = _f32(1.0 / 5040.0)
-    e = e * r + _f32(1.0 / 720.0)
-    e = e * r + _f32(1.0 / 120.0)
-    e = e * r + _f32(1.0 / 24.0)
-    e = e * r + _f32(1.0 / 6.0)
-    e = e * r + _f32(0.5)
-    e = e * r + _f32(1.0)
-    e = e * r + _f32(1.0)
-    return e * np.int32((np.int32(k) + 127) << 23).view(np.float32)
+    return exp32_reduced(min(max(x, _f32(-87.0)), _f32(88.0)))
 
 
+@_helper
 def _sigmoid32(x):
     return _f32(1.0) / (_f32(1.0) + _exp32(-x))
 
 
+@_helper
 def _tanh32(x):
     return _f32(2.0) / (_f32(1.0) + _exp32(_f32(-2.0) * x)) - _f32(1.0)
-
-
-_HELPERS = {"_exp32": _exp32, "_sigmoid32": _sigmoid32, "_tanh32": _tanh32}
 
 
 @_kernel

@@ -22,7 +22,8 @@ from ember.autograd import (
 )
 from ember._format import set_printoptions
 from ember._malloc import keep_freed_memory as _keep_freed_memory
-from ember._threads import get_num_threads, set_num_threads
+from ember._cpu_share import adaptive_threads_enabled, set_adaptive_threads, set_num_threads
+from ember._threads import get_num_threads
 from ember.creation import *  # noqa: F401,F403
 from ember.ops import FAMILIES as _FAMILIES
 from ember.ops.arithmetic import *  # noqa: F401,F403

@@ -15,9 +15,10 @@ from heapq import heappop, heappush
 
 import numpy as np
 
+from ember._cpu_share import poll as poll_cpu_share
 from ember._errors import fmt_shape, runtime_error, shape_error
-from ember.autograd.grad_mode import GradMode
 from ember.autograd.broadcast import Cast, SumToSize
+from ember.autograd.grad_mode import GradMode
 from ember.autograd.node import Anomaly, Node, Observers
 from ember.tensor import Tensor
 
@@ -118,6 +119,7 @@ def _run(tensors, grads, retain_graph, create_graph, capture, accumulate):
     every gradient that flows into it has arrived. Leaves are finished last, in the
     order they were first reached.
     """
+    poll_cpu_share()  # a safe point to change the BLAS thread count (ember/_cpu_share.py)
     if retain_graph is None:
         retain_graph = create_graph
     wanted = None if capture is None else {_key(t): i for i, t in enumerate(capture)}

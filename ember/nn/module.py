@@ -8,6 +8,7 @@ the two frameworks by name.
 
 from collections import OrderedDict, namedtuple
 
+from ember._cpu_share import poll as poll_cpu_share
 from ember._dtype import as_dtype, float16, float32, float64
 from ember._errors import fmt_shape, runtime_error
 from ember.autograd.grad_mode import no_grad
@@ -64,6 +65,7 @@ class Module:
     # ---- calling -------------------------------------------------------------------
 
     def __call__(self, *args, **kwargs):
+        poll_cpu_share()  # a safe point to change the BLAS thread count (ember/_cpu_share.py)
         try:
             if not (self._forward_pre_hooks or self._forward_hooks):
                 return self.forward(*args, **kwargs)

@@ -21,6 +21,7 @@ from itertools import chain
 import numpy as np
 
 from ember import _dtype
+from ember._cpu_share import poll as poll_cpu_share
 from ember._errors import type_error, value_error
 from ember.autograd.grad_mode import enable_grad
 from ember.nn.module import _Handle
@@ -46,6 +47,7 @@ def _hooked(step):
     def wrapper(self, *args, **kwargs):
         if getattr(self, "_in_step", False):  # a subclass's step calling super().step()
             return step(self, *args, **kwargs)
+        poll_cpu_share()  # a safe point to change the BLAS thread count
         for hook in list(self._optimizer_step_pre_hooks.values()):
             result = hook(self, args, kwargs)
             if result is not None:

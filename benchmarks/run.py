@@ -3,13 +3,15 @@ PyTorch, in one run, and reports each row's ember ÷ PyTorch ratio.
 
     .venv/bin/python -m benchmarks.run [--only mlp,lenet,...] [--rounds 3]
         [--frameworks ember,torch] [--json out.json] [--markdown] [--wait-idle SECONDS]
+        [--contend N]
 
 Rows: mlp, lenet, resnet8, lstm, transformer, infer-lenet, infer-transformer (models in
 ``benchmarks/workloads/``), then the micro figures op-overhead, gemm, import
 (``benchmarks/micro.py``). For each row, each round runs every framework once, each in a
 fresh interpreter (``benchmarks/measure.py``), in alternating order; the protocol and the
 contention figure are described in ``benchmarks/protocol.py``, the peak memory in
-``benchmarks/memory.py``. Prints the table, writes the JSON (default
+``benchmarks/memory.py``; ``--contend 1`` times everything with one other process
+keeping a core busy (``benchmarks/contention.py``). Prints the table, writes the JSON (default
 ``benchmarks/results/latest.json``), and with ``--markdown`` the README section.
 
 The whole suite takes several minutes; it is not part of the tests (which never time).
@@ -23,7 +25,7 @@ import subprocess
 import sys
 import time
 
-from benchmarks import frameworks, micro, protocol, report
+from benchmarks import contention, frameworks, micro, protocol, report
 from benchmarks.workloads import WORKLOADS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -96,6 +98,9 @@ def parse(argv):
     parser.add_argument("--wait-idle", type=float, default=0, metavar="SECONDS",
                         help="before each measurement, wait up to this long for other "
                         "processes to use under 0.25 cores")
+    parser.add_argument("--contend", type=int, default=0, metavar="N",
+                        help="keep N other processes spinning on a core each while "
+                        "measuring (the figures under contention WORKLOADS.md asks for)")
     parser.add_argument("--timeout", type=float, default=1800,
                         help="seconds allowed to one measurement")
     # For testing the suite itself; the published protocol is WORKLOADS.md's (defaults).
@@ -103,6 +108,8 @@ def parse(argv):
         parser.add_argument("--" + key.replace("_", "-"), type=int, default=value,
                             help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.contend and args.wait_idle:
+        parser.error("--contend keeps the machine busy on purpose; drop --wait-idle")
     unknown = [n for n in args.only.split(",") if n not in ROWS]
     if unknown:
         parser.error(f"unknown rows {unknown}; choose from {', '.join(ROWS)}")
@@ -118,12 +125,14 @@ def main(argv=None):
     settings = {key: getattr(args, key) for key in protocol.DEFAULTS}
     names = [n for n in ROWS if n in args.only.split(",")]
     results = {"machine": report.machine_info(args.frameworks), "protocol": settings,
-               "rounds": args.rounds, "frameworks": args.frameworks, "rows": {}}
+               "rounds": args.rounds, "frameworks": args.frameworks, "contend": args.contend,
+               "rows": {}}
     start = time.perf_counter()
-    for name in names:
-        row = run_row(name, args.frameworks, args, settings)
-        results["rows"][name] = row
-        print(report.progress(name, row), file=sys.stderr, flush=True)
+    with contention.busy_cores(args.contend):
+        for name in names:
+            row = run_row(name, args.frameworks, args, settings)
+            results["rows"][name] = row
+            print(report.progress(name, row), file=sys.stderr, flush=True)
     results["elapsed_s"] = time.perf_counter() - start
     print(report.table(results))
     print(f"\nJSON: {report.write_json(results, args.json)}")

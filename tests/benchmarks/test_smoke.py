@@ -5,12 +5,13 @@ Nothing here times anything or asserts on speed."""
 
 import json
 import math
+import time
 
 import numpy as np
 import pytest
 
 import ember
-from benchmarks import memory, protocol, report, run
+from benchmarks import contention, memory, protocol, report, run
 from benchmarks.workloads import FAMILIES, WORKLOADS
 
 
@@ -76,3 +77,20 @@ def test_runner_end_to_end_on_a_shortened_protocol(tmp_path, capsys):
         assert results["rows"][name]["other_cores"] >= 0
         assert name in printed
     assert report.MARKER in printed and "SHORTENED PROTOCOL" in printed
+
+
+def test_busy_cores_spin_while_measuring_and_stop_after():
+    with contention.busy_cores(1) as spinners:
+        with protocol.CpuMonitor() as cpu:
+            time.sleep(0.5)
+        assert all(p.poll() is None for p in spinners)  # still spinning
+    assert all(p.returncode is not None for p in spinners)  # killed and reaped
+    # A spinner keeps about one core busy (ticks are 10 ms; other tests may add load).
+    assert cpu.report()["other_cores"] > 0.3
+
+
+def test_contended_run_names_its_load_in_the_readme_section():
+    results = {"contend": 1, "rows": {}, "machine": {"cores": 2}}
+    assert report.heading(results) == "Speed with one core kept busy"
+    assert report.heading({"contend": 0}) == "Speed"
+    assert "spun on a core" in report._contention(results)

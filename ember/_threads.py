@@ -1,20 +1,30 @@
-"""``set_num_threads`` / ``get_num_threads``: how many threads NumPy's BLAS uses.
+"""``set_num_threads`` / ``get_num_threads``: how many threads ember computes on.
 
 ember's heavy arithmetic (matrix products, convolutions) runs in the BLAS library that
-NumPy loaded. OpenBLAS's threads spin while they wait for each other; when another
-process holds a core, a two-thread product can take 10-50x longer than a one-thread
-one. PyTorch users call ``torch.set_num_threads`` for the same reason.
+NumPy loaded, found among the shared objects this process has loaded (NumPy's wheels
+bundle OpenBLAS under a prefixed name). PyTorch users call ``torch.set_num_threads`` for
+the same reason.
 
-The library is found among the shared objects this process has loaded (NumPy's wheels
-bundle OpenBLAS under a prefixed name); with a BLAS ember cannot find, setting the
-number of threads warns once and changes nothing.
+ember runs its threads itself: OpenBLAS is kept at one thread, and the ops whose work
+splits (convolutions over a batch, large products by rows) run pieces on ember's pool
+(``ember.backend.threads``), each piece a one-thread product. OpenBLAS's own threads spin
+for a while after every parallel product; the pool's second thread then shares its core
+with a spinner, and when another process holds a core, a two-thread product can take
+10-50x longer than a one-thread one. Measured on LeNet's training step (2 cores, idle):
+5.1 ms with the pool alone, 6.6 ms with the pool and OpenBLAS's threads, 6.0 ms with
+OpenBLAS's threads alone. ``use_blas_threads(True)`` gives the threads back to OpenBLAS
+(products outside the pool then run on them).
+
+With a BLAS ember cannot find, setting the number of threads warns once; the pool still
+uses the count.
 """
 
 import ctypes
 import os
 import warnings
 
-__all__ = ["set_num_threads", "get_num_threads"]
+__all__ = ["blas_library_threads", "get_num_threads", "set_blas_threads", "set_library_threads",
+           "set_num_threads", "use_blas_threads"]
 
 _SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads_64_",
             "openblas_set_num_threads64_", "openblas_set_num_threads")
@@ -25,6 +35,8 @@ _GETTERS = ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads
 class _Blas:
     library = None  # (setter, getter) once found, False if there is none
     warned = False
+    threads = None  # ember's thread count: None until set or first asked
+    own_threads = False  # True: OpenBLAS threads its products itself (no pool)
 
 
 def _find():
@@ -55,20 +67,50 @@ def _loaded_libraries():
 
 
 def set_num_threads(n):
-    """Use ``n`` threads for NumPy's BLAS (matrix products, convolutions)."""
+    """Use ``n`` threads for ember's heavy ops (matrix products, convolutions)."""
     n = int(n)
     if n < 1:
         raise ValueError(f"set_num_threads: expected a positive number of threads, got {n}")
-    found = _find()
-    if found:
-        found[0](ctypes.c_int(n))
-    elif not _Blas.warned:
+    if not _find() and not _Blas.warned:
         _Blas.warned = True
         warnings.warn("set_num_threads: NumPy's BLAS library is not OpenBLAS or was not "
-                      "found; the number of threads is unchanged", RuntimeWarning, stacklevel=2)
+                      "found; its own thread count is unchanged", RuntimeWarning, stacklevel=2)
+    set_blas_threads(n)
+
+
+def set_blas_threads(n):
+    """``set_num_threads`` with no checks or warning (``ember._cpu_share`` adapts with it)."""
+    _Blas.threads = int(n)
+    set_library_threads(n if _Blas.own_threads else 1)
 
 
 def get_num_threads():
-    """The number of threads NumPy's BLAS uses (os.cpu_count() if it cannot be asked)."""
+    """The number of threads ember's heavy ops use (at first OpenBLAS's, or the CPUs)."""
+    if _Blas.threads is None:
+        found = _find()
+        set_blas_threads(int(found[1]()) if found else (os.cpu_count() or 1))
+    return _Blas.threads
+
+
+def use_blas_threads(enabled):
+    """Let OpenBLAS run each product on ember's threads itself (True) or keep it at one
+    thread and thread with ember's pool (False, the default). Returns the previous setting."""
+    previous = _Blas.own_threads
+    threads = get_num_threads()
+    _Blas.own_threads = bool(enabled)
+    set_blas_threads(threads)
+    return previous
+
+
+def set_library_threads(n):
+    """Set the BLAS library's own thread count (``ember.backend.threads`` pins it to one
+    while pieces run); ember's count is unchanged."""
     found = _find()
-    return int(found[1]()) if found else (os.cpu_count() or 1)
+    if found:
+        found[0](ctypes.c_int(n))
+
+
+def blas_library_threads():
+    """The BLAS library's own thread count (1 if it cannot be asked)."""
+    found = _find()
+    return int(found[1]()) if found else 1

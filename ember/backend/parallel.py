@@ -12,16 +12,22 @@ on 2 cores, a 2x2 max pool at batch 1 took 20 ms instead of 20 us, and a ResNet-
 4.5x longer than with serial kernels. So a call whose first array holds fewer than
 ``SERIAL_BELOW`` elements (16 MB of float32, larger than any array of the benchmark's
 workloads) runs a serial compilation of the same function; the kernels are a small part
-of a step, and BLAS keeps using the threads ``ember.set_num_threads`` gives it.
+of a step, and ops that split their work run pieces on ember's threads instead
+(``ember.backend.threads``; a piece never starts a parallel region).
 """
 
+import threading
 import types
 
+from ember.backend import threads
 from ember.backend.compiled import Kernel
 
 __all__ = ["SERIAL_BELOW", "parallel_kernel"]
 
 SERIAL_BELOW = 1 << 22
+
+# ``ember.backend.threads`` may call a kernel from two threads at once: one compiles it.
+_COMPILING = threading.Lock()
 
 
 class _ParallelKernel(Kernel):
@@ -38,12 +44,19 @@ class _ParallelKernel(Kernel):
         return super()._compile()
 
     def __call__(self, *args):
-        if args[0].size >= SERIAL_BELOW:
+        # Within ``threads.split`` each thread runs its own piece: a parallel region there
+        # would nest (which Numba's workqueue layer aborts on).
+        if args[0].size >= SERIAL_BELOW and not threads.splitting():
             return super().__call__(*args)
         serial = self._serial
-        if serial is None:
-            serial = self._serial = Kernel(_renamed(self.py_func, "_serial"),
-                                           {**self.options, "parallel": False})
+        if serial is None or serial._compiled is None:
+            with _COMPILING:
+                if self._serial is None:
+                    self._serial = Kernel(_renamed(self.py_func, "_serial"),
+                                          {**self.options, "parallel": False})
+                serial = self._serial
+                if serial._compiled is None:
+                    serial._compiled = serial._compile()
         return serial(*args)
 
 

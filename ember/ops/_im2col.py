@@ -24,6 +24,11 @@ output positions, so the copy reads the input row by row.
   a gemm to columns and col2im, which adds them back with one strided add per kernel
   position (``prod(K)`` adds over output-sized arrays).
 
+With ember at several threads, ``conv``, ``conv_weight`` and ``conv_transpose`` of at least
+``_SPLIT_WORK`` multiply-adds cut the batch into pieces run on ember's threads
+(``ember.backend.threads``), each piece one of the paths above at one BLAS thread;
+``conv_weight`` adds the pieces' partial sums.
+
 No Tensor or autograd here: the Ops in ``ember.ops.conv`` call these.
 """
 
@@ -33,8 +38,9 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ember._threads import get_num_threads
+from ember._threads import blas_library_threads
 from ember.backend.conv_kernels import col2im2d, col2im_channels_last
+from ember.backend.threads import pieces, split
 
 __all__ = ["col2im", "conv", "conv_transpose", "conv_weight", "im2col", "out_size", "pad",
            "windows"]
@@ -112,29 +118,74 @@ def col2im(cols, size, ksize, stride, pads, dilation):
     return np.ascontiguousarray(out[lead[:2] + crop])
 
 
-def conv(x, w, stride, pads, dilation, groups):
-    """Cross-correlation ``(N, C, *S) * (C_out, C/groups, *K) -> (N, C_out, *O)``."""
+# Below this many multiply-adds an op runs in one thread: handing pieces over costs ~20 us.
+# Two threads share the memory bus: LeNet's first layer (7.5M, 25-row columns copied for
+# each of 784 outputs) ran 1.15-1.25x faster on two, its second (15M) and ResNet-8's
+# 3x3 convs 1.6-1.9x (float32, idle 2-core machine, BLAS at one thread).
+_SPLIT_WORK = 1 << 22
+
+
+def _split_batch(op, x, work, out_shape, *args):
+    """``op(x, *args, out=...)`` with the batch cut into one piece per thread.
+
+    ``work`` counts the op's multiply-adds; ``out_shape`` is the result's shape. ``op``
+    writes its result into ``out`` (a new array when ``out`` is None) and returns it.
+    """
+    n = x.shape[0]
+    count = pieces(n, work, _SPLIT_WORK)
+    if count == 1:
+        return op(x, *args)
+    out = np.empty(out_shape, x.dtype)
+    split(lambda lo, hi: op(x[lo:hi], *args, out=out[lo:hi]), n, count)
+    return out
+
+
+def conv(x, w, stride, pads, dilation, groups, bias=None):
+    """Cross-correlation ``(N, C, *S) * (C_out, C/groups, *K) -> (N, C_out, *O)``, + bias."""
+    osize = out_size(x.shape[2:], w.shape[2:], stride, pads, dilation)
+    work = x.shape[0] * w.size * math.prod(osize) if min(osize) > 0 else 0
+    return _split_batch(_with_bias, x, work, x.shape[:1] + w.shape[:1] + osize,
+                        _conv, bias, w, stride, pads, dilation, groups)
+
+
+def _with_bias(x, op, bias, *args, out=None):
+    """``op(x, *args, out=out)`` plus ``bias (C,)`` on each channel (in the same thread)."""
+    out = op(x, *args, out=out)
+    if bias is not None:
+        out += bias.reshape((-1,) + (1,) * (out.ndim - 2))
+    return out
+
+
+def _conv(x, w, stride, pads, dilation, groups, out=None):
+    """``conv`` in the calling thread, into ``out`` if given."""
     if groups == 1 and w.ndim == 4 and x.shape[1] >= 16 and w.shape[2] * w.shape[3] > 1:
-        return _conv_channels_last(x, w, stride, pads, dilation)
-    cols, osize = im2col(x, w.shape[2:], stride, pads, dilation, groups)
-    c_out = w.shape[0]
+        return _conv_channels_last(x, w, stride, pads, dilation, out)
+    view, osize = windows(x, w.shape[2:], stride, pads, dilation)
+    n, c_out = x.shape[0], w.shape[0]
+    if out is None:
+        out = np.empty((n, c_out) + osize, x.dtype)
     w3 = w.reshape(groups, c_out // groups, w.size // c_out)
-    out = np.matmul(w3, cols)
-    return out.reshape((x.shape[0], c_out) + osize)
+    out4 = out.reshape(n, groups, c_out // groups, math.prod(osize))
+    rows = x.shape[1] // groups * math.prod(w.shape[2:])
+    step = _chunk(n, rows * groups * math.prod(osize) * x.itemsize)
+    for i in range(0, n, step):
+        cols = view[i:i + step].reshape(-1, groups, rows, math.prod(osize))
+        np.matmul(w3, cols, out=out4[i:i + step])
+    return out
 
 
-# On one BLAS thread, columns are made and consumed a few samples at a time, about this
-# many bytes at once: small enough to stay in cache between the copy and the gemm
-# (ResNet-8's first block's conv ran 1.7x faster in blocks of 4 samples than in one gemm
-# over 32), and a smaller peak. With more threads each gemm is a parallel region whose
-# start is paid per block, and on a busy machine a ResNet-8 step ran 7x slower in blocks,
-# so then one block holds every sample.
+# On one BLAS thread (ember's default: its pool threads the ops), columns are made and
+# consumed a few samples at a time, about this many bytes at once: small enough to stay in
+# cache between the copy and the gemm (ResNet-8's first block's conv ran 1.7x faster in
+# blocks of 4 samples than in one gemm over 32), and a smaller peak. With OpenBLAS's own
+# threads each gemm is a parallel region whose start is paid per block, and on a busy
+# machine a ResNet-8 step ran 7x slower in blocks, so then one block holds every sample.
 _CHUNK_BYTES = 1 << 20
 
 
 def _chunk(n, bytes_per_sample):
     """How many samples go in one block of columns."""
-    if get_num_threads() > 1:
+    if blas_library_threads() > 1:
         return n
     return max(1, min(n, _CHUNK_BYTES // max(bytes_per_sample, 1)))
 
@@ -154,55 +205,76 @@ def _windows_channels_last(x, ksize, stride, pads, dilation, osize):
     return np.ndarray((n,) + tuple(osize) + tuple(ksize) + (c,), xp.dtype, xp, 0, strides)
 
 
-def _conv_channels_last(x, w, stride, pads, dilation):
+def _conv_channels_last(x, w, stride, pads, dilation, out=None):
     """2-D ``conv`` as gemms ``(samples*OH*OW, KH*KW*C) @ (KH*KW*C, C_out)``.
 
     The columns are copied from a channels-last copy of ``x`` (``_windows_channels_last``),
-    a few samples at a time. With 16 or more input channels this runs 1.3-1.7x faster than the gemm per sample (ResNet-8's
-    3x3 convs, float32, one thread), the copies in and out included; with fewer channels or
-    a 1x1 kernel the per-sample gemm wins.
+    a few samples at a time. With 16 or more input channels this runs 1.3-1.7x faster than
+    the gemm per sample (ResNet-8's 3x3 convs, float32, one thread), the copies in and out
+    included; with fewer channels or a 1x1 kernel the per-sample gemm wins.
     """
     n, c = x.shape[:2]
     c_out, _, kh, kw = w.shape
     oh, ow = out_size(x.shape[2:], (kh, kw), stride, pads, dilation)
     view = _windows_channels_last(x, (kh, kw), stride, pads, dilation, (oh, ow))
     wm = w.transpose(2, 3, 1, 0).reshape(kh * kw * c, c_out)
-    out = np.empty((n, oh * ow, c_out), x.dtype)
+    rows = np.empty((n, oh * ow, c_out), x.dtype)
     step = _chunk(n, oh * ow * wm.shape[0] * x.itemsize)
     for i in range(0, n, step):
         cols = view[i:i + step].reshape(-1, wm.shape[0])
-        np.matmul(cols, wm, out=out[i:i + step].reshape(-1, c_out))
-    return np.ascontiguousarray(out.reshape(n, oh, ow, c_out).transpose(0, 3, 1, 2))
+        np.matmul(cols, wm, out=rows[i:i + step].reshape(-1, c_out))
+    return _to_planar(rows.reshape(n, oh, ow, c_out), out)
 
 
-def conv_transpose(y, w, stride, pads, dilation, groups, size):
+def _to_planar(nhwc, out):
+    """``nhwc`` transposed to ``(N, C, H, W)``, copied into ``out`` if given."""
+    planar = nhwc.transpose(0, 3, 1, 2)
+    if out is None:
+        return np.ascontiguousarray(planar)
+    np.copyto(out, planar)
+    return out
+
+
+def conv_transpose(y, w, stride, pads, dilation, groups, size, bias=None):
     """Transposed convolution (the adjoint of ``conv`` in its input) to spatial ``size``.
 
     ``y`` is ``(N, C_in, *I)``, ``w`` is ``(C_in, C_out/groups, *K)``; returns
-    ``(N, C_out, *size)``.
+    ``(N, C_out, *size)``, plus ``bias (C_out,)`` if given.
     """
+    work = y.size * (w.size // max(y.shape[1], 1))
+    return _split_batch(_with_bias, y, work,
+                        y.shape[:1] + (w.shape[1] * groups,) + tuple(size),
+                        _conv_transpose, bias, w, stride, pads, dilation, groups, size)
+
+
+def _conv_transpose(y, w, stride, pads, dilation, groups, size, out=None):
+    """``conv_transpose`` in the calling thread, into ``out`` if given."""
     n, c_in = y.shape[:2]
     ksize = w.shape[2:]
     c_out = w.shape[1] * groups
     nd, c_in_g, c_out_g = len(ksize), c_in // groups, c_out // groups
     if (nd == 2 and groups == 1 and c_out >= 4 and ksize[0] * ksize[1] > 1
             and col2im_channels_last.ready()):
-        return _conv_transpose_channels_last(y, w, stride, pads, dilation, size)
+        return _conv_transpose_channels_last(y, w, stride, pads, dilation, size, out)
     flipped = _flipped_pads(y.shape[2:], ksize, stride, pads, dilation, size)
     if flipped is not None and c_in <= 2 * c_out:
-        return _conv_flipped(y, w, flipped, dilation, groups)
+        return _conv_flipped(y, w, flipped, dilation, groups, out)
     if nd == 2 and col2im2d.ready():
-        return _conv_transpose_compiled(y, w, stride, pads, dilation, groups, size)
+        return _conv_transpose_compiled(y, w, stride, pads, dilation, groups, size, out)
     # (C_in, C_out/G, *K) -> (G, *K, C_out/G, C_in/G): the rows come out kernel-major.
     wg = w.reshape((groups, c_in_g, c_out_g) + tuple(ksize))
     wt = np.ascontiguousarray(wg.transpose((0,) + tuple(range(3, 3 + nd)) + (2, 1)))
     y4 = y.reshape(n, groups, c_in_g, math.prod(y.shape[2:]))
     cols = np.matmul(wt.reshape(groups, -1, c_in_g), y4)
     cols = cols.reshape((n, groups) + tuple(ksize) + (c_out_g,) + y.shape[2:])
-    return col2im(cols, size, ksize, stride, pads, dilation)
+    image = col2im(cols, size, ksize, stride, pads, dilation)
+    if out is None:
+        return image
+    np.copyto(out, image)
+    return out
 
 
-def _conv_transpose_channels_last(y, w, stride, pads, dilation, size):
+def _conv_transpose_channels_last(y, w, stride, pads, dilation, size, out=None):
     """2-D ``conv_transpose`` as one gemm ``(N*OH*OW, C_in) @ (C_in, KH*KW*C_out)`` + col2im.
 
     The columns come out channels-last, so the compiled col2im adds runs of ``C_out``
@@ -214,16 +286,16 @@ def _conv_transpose_channels_last(y, w, stride, pads, dilation, size):
     c_out, kh, kw = w.shape[1:]
     ym = y.transpose(0, 2, 3, 1).reshape(n, oh * ow, c_in)
     wm = w.transpose(0, 2, 3, 1).reshape(c_in, kh * kw * c_out)
-    out = np.zeros((n,) + tuple(size) + (c_out,), y.dtype)
+    image = np.zeros((n,) + tuple(size) + (c_out,), y.dtype)
     geom = (kh, kw, oh, ow) + tuple(stride) + (pads[0][0], pads[1][0]) + tuple(dilation)
     step = _chunk(n, oh * ow * wm.shape[1] * y.itemsize)
     for i in range(0, n, step):
         cols = ym[i:i + step].reshape(-1, c_in) @ wm
-        col2im_channels_last(cols.reshape(-1, oh, ow, kh, kw, c_out), out[i:i + step], geom)
-    return np.ascontiguousarray(out.transpose(0, 3, 1, 2))
+        col2im_channels_last(cols.reshape(-1, oh, ow, kh, kw, c_out), image[i:i + step], geom)
+    return _to_planar(image, out)
 
 
-def _conv_transpose_compiled(y, w, stride, pads, dilation, groups, size):
+def _conv_transpose_compiled(y, w, stride, pads, dilation, groups, size, out=None):
     """``conv_transpose`` in 2-D: one gemm per sample to columns, then compiled col2im.
 
     The columns come out of the gemm in im2col's own layout (rows ``(c, kh, kw)``), so
@@ -235,7 +307,10 @@ def _conv_transpose_compiled(y, w, stride, pads, dilation, groups, size):
     wg = w.reshape(groups, c_in // groups, w.size // c_in)
     y4 = y.reshape(n, groups, c_in // groups, y.shape[2] * y.shape[3])
     cols = np.matmul(wg.swapaxes(1, 2), y4)
-    out = np.zeros((n, c_out_g * groups) + tuple(size), y.dtype)
+    if out is None:
+        out = np.zeros((n, c_out_g * groups) + tuple(size), y.dtype)
+    else:
+        out[...] = 0
     geom = tuple(w.shape[2:]) + tuple(y.shape[2:]) + tuple(stride) + \
         (pads[0][0], pads[1][0]) + tuple(dilation)
     col2im2d(cols.reshape(n, cols.shape[1] * cols.shape[2], cols.shape[3]), out, geom)
@@ -259,7 +334,7 @@ def _flipped_pads(isize, ksize, stride, pads, dilation, size):
     return tuple(flipped)
 
 
-def _conv_flipped(y, w, pads, dilation, groups):
+def _conv_flipped(y, w, pads, dilation, groups, out=None):
     """Stride-1 transposed conv as a plain conv with the kernel flipped and transposed.
 
     Used when the input has at most twice the output's channels: then the im2col copy
@@ -270,14 +345,30 @@ def _conv_flipped(y, w, pads, dilation, groups):
     wg = w.reshape((groups, c_in // groups, c_out_g) + w.shape[2:])
     wf = wg.swapaxes(1, 2)[(Ellipsis,) + (slice(None, None, -1),) * nd]
     wf = np.ascontiguousarray(wf).reshape((groups * c_out_g, c_in // groups) + w.shape[2:])
-    return conv(y, wf, (1,) * nd, pads, dilation, groups)
+    return _conv(y, wf, (1,) * nd, pads, dilation, groups, out)
 
 
 def conv_weight(x, g, ksize, stride, pads, dilation, groups):
     """Gradient of ``conv`` in its weight: the correlation of input ``x`` and ``g``.
 
-    ``g`` is ``(N, C_out, *O)``; returns ``(C_out, C/groups, *ksize)``.
+    ``g`` is ``(N, C_out, *O)``; returns ``(C_out, C/groups, *ksize)``. Split over the
+    batch, each thread sums its samples' products and the partial sums are added.
     """
+    n = x.shape[0]
+    work = g.size * x.shape[1] // groups * math.prod(ksize)
+    count = pieces(n, work, _SPLIT_WORK)
+    if count == 1:
+        return _conv_weight(x, g, ksize, stride, pads, dilation, groups)
+    parts = split(lambda lo, hi: _conv_weight(x[lo:hi], g[lo:hi], ksize, stride, pads,
+                                              dilation, groups), n, count)
+    total = parts[0]
+    for part in parts[1:]:
+        total += part
+    return total
+
+
+def _conv_weight(x, g, ksize, stride, pads, dilation, groups):
+    """``conv_weight`` in the calling thread."""
     n, c = x.shape[:2]
     c_out, rows = g.shape[1], c // groups * math.prod(ksize)
     wshape = (c_out, c // groups) + tuple(ksize)

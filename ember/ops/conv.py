@@ -32,12 +32,6 @@ Geometry.__doc__ = """Where a kernel is applied: per spatial dim ``stride``, ``d
 ``(before, after)`` zero ``pads``; ``groups`` splits the channels."""
 
 
-def _add_bias(out, b):
-    if b is not None:
-        out += b.reshape((-1,) + (1,) * (out.ndim - 2))
-    return out
-
-
 def _bias_grad(grad_out, need):
     if not need:
         return None
@@ -57,8 +51,7 @@ class Conv(Op):
     def forward(self, x, w, b=None, geom=None):
         self.geom = geom
         self.save_inputs(0, 1)
-        out = _im2col.conv(x, w, *geom)
-        return _add_bias(out, b)
+        return _im2col.conv(x, w, *geom, bias=b)
 
     def backward(self, grad_out):
         x, w = self.saved_inputs
@@ -83,8 +76,7 @@ class ConvTranspose(Op):
     def forward(self, y, w, b=None, geom=None, size=None):
         self.geom = _fitted(geom, size, y.shape[2:], w.shape[2:])
         self.save_inputs(0, 1)
-        out = _im2col.conv_transpose(y, w, *geom, size=size)
-        return _add_bias(out, b)
+        return _im2col.conv_transpose(y, w, *geom, size=size, bias=b)
 
     def backward(self, grad_out):
         y, w = self.saved_inputs

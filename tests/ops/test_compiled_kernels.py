@@ -251,7 +251,7 @@ def one_sample_blocks(monkeypatch):
     # block one sample, whatever the machine's thread count.
     from ember.ops import _im2col
 
-    monkeypatch.setattr(_im2col, "get_num_threads", lambda: 1)
+    monkeypatch.setattr(_im2col, "blas_library_threads", lambda: 1)
     monkeypatch.setattr(_im2col, "_CHUNK_BYTES", 1)
 
 

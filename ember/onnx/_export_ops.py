@@ -68,6 +68,9 @@ NOT_EXPORTABLE = {
     "RreluTrain": "randomized leaky ReLU in training mode draws random slopes; export the "
                   "model in eval mode (model.eval()), where it is a LeakyRelu",
     "CrossEntropy": _INTERNAL, "CrossEntropyProb": _INTERNAL,
+    "LSTMSequenceFromTable": "an internal form of LSTMSequence that only the compiled "
+                             "training step's embedding_projection pass makes; traced graphs "
+                             "record LSTMSequence of an embedding, which exports",
 }
 for _name in NOT_EXPORTABLE:
     if _name in EXPORTERS:

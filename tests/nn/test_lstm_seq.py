@@ -214,3 +214,168 @@ def test_second_order_gradients_match_torch(batch_first):
                        + [p.grad for p in layer.parameters()])
     for i, (e, t) in enumerate(zip(*results)):
         assert_close(e, t, "float64", f"result {i}")
+
+
+@pytest.fixture
+def split_rows(monkeypatch):
+    """Two BLAS threads and no size thresholds: the time loops run as two halves of the
+    batch, one per thread, and the large products as pieces of their rows. Yields the
+    list of piece counts the time loops were run in."""
+    from ember.nn.modules import _lstm_seq
+
+    counts = []
+    real_over_rows = _lstm_seq._over_rows
+
+    def spy(fn, rows, count):
+        counts.append(count)
+        return real_over_rows(fn, rows, count)
+
+    monkeypatch.setattr(_lstm_seq, "_SPLIT_STEP_WORK", 0)
+    monkeypatch.setattr(_lstm_seq, "_SPLIT_PRODUCT_WORK", 0)
+    monkeypatch.setattr(_lstm_seq, "_over_rows", spy)
+    previous, adaptive = ember.get_num_threads(), ember.adaptive_threads_enabled()
+    ember.set_adaptive_threads(False)  # a busy machine must not take the second thread away
+    ember.set_num_threads(2)
+    try:
+        yield counts
+    finally:
+        ember.set_num_threads(previous)
+        ember.set_adaptive_threads(adaptive)
+
+
+@pytest.mark.parametrize("with_state", [False, True])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_batch_split_over_threads_matches_torch(kernels, split_rows, batch_first,
+                                                bidirectional, with_state):
+    """Each thread runs the time loops for its own rows of the batch (5 rows: 2 and 3)."""
+    e_layer, t_layer = make_pair("float32", batch_first=batch_first,
+                                 bidirectional=bidirectional)
+    rng = np.random.default_rng(11)
+    x = rng.uniform(-1, 1, (BATCH, STEPS, INPUT) if batch_first else (STEPS, BATCH, INPUT))
+    states = state_arrays(e_layer, rng, "float32") if with_state else None
+    run_both(e_layer, t_layer, x.astype(np.float32), states, "float32")
+    # Forward and backward of each direction ran split.
+    assert split_rows == [2] * (4 if bidirectional else 2)
+
+
+def test_batch_of_one_is_not_split(split_rows):
+    e_layer, t_layer = make_pair("float32")
+    x = np.random.default_rng(12).uniform(-1, 1, (STEPS, 1, INPUT)).astype(np.float32)
+    run_both(e_layer, t_layer, x, None, "float32")
+    assert split_rows == [1, 1]
+
+
+# ---- LSTMSequenceFromTable: the input projections as rows of a table ----------------------
+
+VOCAB = 9
+
+
+def _table_case(dtype, batch_first, seed):
+    """Torch's embedding and LSTM weights, the index, the states and output gradients."""
+    rng = np.random.default_rng(seed)
+    t_emb = torch.nn.Embedding(VOCAB, INPUT).to(getattr(torch, dtype))
+    t_lstm = torch.nn.LSTM(INPUT, HIDDEN, batch_first=batch_first).to(getattr(torch, dtype))
+    index = rng.integers(0, VOCAB, (BATCH, STEPS) if batch_first else (STEPS, BATCH))
+    states = [rng.uniform(-1, 1, (BATCH, HIDDEN)).astype(dtype) for _ in range(2)]
+    grads = [rng.standard_normal(s).astype(dtype)
+             for s in ((*index.shape, HIDDEN), (BATCH, HIDDEN), (BATCH, HIDDEN))]
+    return t_emb, t_lstm, index, states, grads
+
+
+def _table_run(t_emb, t_lstm, index, states, reverse, from_table):
+    """ember's outputs and gradients of (E, w_ih, w_hh, h0, c0, b_ih, b_hh), through
+    ``LSTMSequenceFromTable`` of ``Linear(E, w_ih)`` or ``LSTMSequence`` of the lookup."""
+    from ember.nn.modules._lstm_seq import LSTMSequenceFromTable
+    from ember.ops.linalg import Linear
+
+    weights = [t_emb.weight] + [getattr(t_lstm, f"{k}_l0") for k in
+                                ("weight_ih", "weight_hh")]
+    leaves = [ember.tensor(w.detach().numpy().copy(), requires_grad=True) for w in weights]
+    leaves += [ember.tensor(s.copy(), requires_grad=True) for s in states]
+    leaves += [ember.tensor(getattr(t_lstm, f"bias_{k}_l0").detach().numpy().copy(),
+                            requires_grad=True) for k in ("ih", "hh")]
+    e, w_ih, w_hh, h0, c0, b_ih, b_hh = leaves
+    idx = ember.tensor(index)
+    params = {"batch_first": t_lstm.batch_first, "reverse": reverse}
+    if from_table:
+        outs = LSTMSequenceFromTable.apply(idx, Linear.apply(e, w_ih), w_hh, h0, c0, b_ih,
+                                           b_hh, **params)
+    else:
+        x = ember.nn.functional.embedding(idx, e)
+        outs = LSTMSequence.apply(x, w_ih, w_hh, h0, c0, b_ih, b_hh, **params)
+    return outs, leaves
+
+
+def _torch_run(t_emb, t_lstm, index, states):
+    h0, c0 = (torch.tensor(s.copy()[None], requires_grad=True) for s in states)
+    out, (h, c) = t_lstm(t_emb(torch.tensor(index)), (h0, c0))
+    grads = [t_emb.weight, t_lstm.weight_ih_l0, t_lstm.weight_hh_l0, h0, c0,
+             t_lstm.bias_ih_l0, t_lstm.bias_hh_l0]
+    return (out, h[0], c[0]), grads
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_from_table_matches_torch_embedding_and_lstm(kernels, dtype, batch_first):
+    t_emb, t_lstm, index, states, grads = _table_case(dtype, batch_first, 21)
+    outs, leaves = _table_run(t_emb, t_lstm, index, states, False, from_table=True)
+    t_outs, t_leaves = _torch_run(t_emb, t_lstm, index, states)
+    for e, t, what in zip(outs, t_outs, ("output", "h_n", "c_n")):
+        assert_close(e, t, dtype, what)
+    ember.autograd.backward(list(outs), [ember.tensor(g) for g in grads])
+    torch.autograd.backward(list(t_outs), [torch.tensor(g) for g in grads])
+    for i, (e, t) in enumerate(zip(leaves, t_leaves)):
+        assert_close(e.grad, t.grad[0] if t.grad.ndim == 3 else t.grad, dtype, f"gradient {i}")
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_from_table_equals_lstm_of_the_lookup(kernels, batch_first, reverse):
+    """Reversed too (torch's LSTM has no one-direction reverse to compare with)."""
+    t_emb, t_lstm, index, states, grads = _table_case("float64", batch_first, 22)
+    results = []
+    for from_table in (True, False):
+        outs, leaves = _table_run(t_emb, t_lstm, index, states, reverse, from_table)
+        ember.autograd.backward(list(outs), [ember.tensor(g) for g in grads])
+        results.append(list(outs) + [t.grad for t in leaves])
+    for i, (a, b) in enumerate(zip(*results)):
+        assert_close(a, b, "float64", f"result {i}")
+
+
+def test_from_table_split_over_threads_equals_lstm_of_the_lookup(kernels, split_rows):
+    t_emb, t_lstm, index, states, grads = _table_case("float32", True, 23)
+    results = []
+    for from_table in (True, False):
+        outs, leaves = _table_run(t_emb, t_lstm, index, states, False, from_table)
+        ember.autograd.backward(list(outs), [ember.tensor(g) for g in grads])
+        results.append(list(outs) + [t.grad for t in leaves])
+    for i, (a, b) in enumerate(zip(*results)):
+        assert_close(a, b, "float32", f"result {i}")
+    assert split_rows == [2] * 4
+
+
+def test_from_table_second_order_gradients_equal_lstm_of_the_lookup():
+    t_emb, t_lstm, index, states, _ = _table_case("float64", True, 24)
+    results = []
+    for from_table in (True, False):
+        (out, h, c), leaves = _table_run(t_emb, t_lstm, index, states, False, from_table)
+        total = (out * out).sum() + (h ** 3).sum() + (c * h).sum()
+        grads = ember.autograd.grad(total, leaves, create_graph=True)
+        sum((g * g).sum() for g in grads).backward()
+        results.append(list(grads) + [t.grad for t in leaves])
+    for i, (a, b) in enumerate(zip(*results)):
+        assert_close(a, b, "float64", f"result {i}")
+
+
+@pytest.mark.parametrize("bad", [-1, VOCAB])
+def test_from_table_index_out_of_range_is_refused(bad):
+    from ember.nn.modules._lstm_seq import LSTMSequenceFromTable
+
+    index = np.zeros((STEPS, BATCH), np.int64)
+    index[3, 1] = bad
+    table, w_hh = ember.zeros(VOCAB, 4 * HIDDEN), ember.zeros(4 * HIDDEN, HIDDEN)
+    state = ember.zeros(BATCH, HIDDEN)
+    with pytest.raises(IndexError, match=f"index {bad} is out of range for a table of 9 rows"):
+        LSTMSequenceFromTable.apply(ember.tensor(index), table, w_hh, state, state,
+                                    batch_first=False, reverse=False)

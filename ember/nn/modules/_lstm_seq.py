@@ -1,4 +1,5 @@
-"""One LSTM layer direction over a padded batch as one op: ``LSTMSequence``.
+"""One LSTM layer direction over a padded batch as one op: ``LSTMSequence`` (and
+``LSTMSequenceFromTable``, the same op fed its input projections as rows of a table).
 
 Run step by step, ``L`` steps record ``3 L`` autograd nodes and backward makes two small
 matrix products per step, adding into the weight's gradient ``L`` times. As one op,
@@ -15,6 +16,16 @@ changing them in place cannot touch what backward reads. Double backward
 (``create_graph=True``) re-runs the forward as ordinary differentiable ops and
 differentiates that graph instead.
 
+Threads: the batch's rows never interact, so with two BLAS threads each thread runs both
+time loops (forward and backward) for its own half of the batch (``ember.backend.threads
+.split``), each product at one BLAS thread; the large products outside the loops are
+split by rows the same way (``_matmul``). A half-batch product costs 110 us against
+190 us for the whole (one thread), and nothing spins while the other thread runs Python:
+with another process holding a core, the op takes about its one-thread time instead of
+the many times longer that spinning OpenBLAS threads take. The op's forward and backward
+at the benchmark's sizes, idle machine: 30.9 ms at two threads against 56.1 ms at one
+(time loops 8.7 + 9.4 ms against 15.5 + 16.5 ms; PyTorch's layer 23.4 ms at two).
+
 Measured on the ``lstm`` benchmark (Embedding 65x64, LSTM 64 -> 256 over 32 x 64 tokens,
 Linear 256 -> 65, Adam), one thread, CPU time of a training step on a busy machine:
 61.6 ms against 87.7 ms step by step; PyTorch 2.13 (whose CPU LSTM is oneDNN's fused
@@ -23,18 +34,29 @@ layer) 50.4 ms. Nearly all that is left is matrix products (OpenBLAS, at ~40 GMA
 
 import numpy as np
 
+from ember._errors import index_error, runtime_error
 from ember.autograd.engine import grad as _grad
 from ember.autograd.grad_mode import GradMode
 from ember.autograd.node import Op
-from ember.backend.rnn_kernels import lstm_step_backward, lstm_step_forward
+from ember.backend.rnn_kernels import add_rows, lstm_step_backward, lstm_step_forward
+from ember.backend.threads import pieces, split
+from ember.ops.embedding import TakeRows
 from ember.ops.join import stack
 from ember.ops.linalg import Linear
 from ember.ops.shape import Reshape
 from ember.tensor import Tensor
 
-__all__ = ["LSTMSequence", "lstm_sequence"]
+__all__ = ["LSTMSequence", "LSTMSequenceFromTable", "lstm_sequence"]
 
 _make = Tensor._make
+
+# Per-step multiply-adds of the recurrent product from which the batch's rows are split
+# over the BLAS threads (each runs its own time loop): below it, a half-product is too
+# small for the saving to pay for the threads' hand-offs.
+_SPLIT_STEP_WORK = 1 << 20
+# Multiply-adds of a large product (the input projections, the weights' gradients) from
+# which its rows are split over the threads (about 0.1 ms of work).
+_SPLIT_PRODUCT_WORK = 1 << 22
 
 
 def lstm_sequence(x, w_ih, w_hh, b_ih, b_hh, h0, c0, batch_first, reverse):
@@ -65,36 +87,68 @@ class LSTMSequence(Op):
 
     def forward(self, x, w_ih, w_hh, h0, c0, b_ih=None, b_hh=None, *, batch_first, reverse):
         self.save_inputs(*range(5 if b_ih is None else 7))
-        self.batch_first, self.prev = batch_first, 1 if reverse else 0
         x_tm = x.transpose(1, 0, 2) if batch_first else x
-        steps, rows, hs = x_tm.shape[0], x_tm.shape[1], w_hh.shape[1]
-        # [h | x] rows, time-major, with one block more than steps: step t reads h_prev at
-        # block t + prev and writes its h at block t + 1 - prev; x_t sits beside h_prev, so
-        # that one product gives both weights' gradients.
-        prev = self.prev
-        self.hx = hx = np.empty((steps + 1, rows, hs + x.shape[2]), x.dtype)
-        hx[prev:steps + prev, :, hs:] = x_tm
-        hx[steps * prev, :, :hs] = h0
-        self.cbuf = np.empty((steps + 1, rows, hs), x.dtype)
-        self.cbuf[steps * prev] = c0
+        steps, rows = x_tm.shape[:2]
+        # x_t sits beside h_prev in the [h | x] rows, so that one product gives both
+        # weights' gradients.
+        hx = self._buffers(steps, rows, x.shape[2], h0, c0, batch_first, reverse)
+        hx[self.prev:steps + self.prev, :, hx.shape[2] - x.shape[2]:] = x_tm
         gates = w_ih.shape[0]  # no -1 in reshapes: a batch may be empty
-        self.acts = np.matmul(self._rows(steps, with_h=False), w_ih.T).reshape(steps, rows, gates)
-        self.tc = np.empty((steps, rows, hs), x.dtype)
-        bias = np.zeros(w_ih.shape[0], x.dtype) if b_ih is None else b_ih + b_hh
+        self.acts = _matmul(self._rows(steps, with_h=False), w_ih.T).reshape(steps, rows, gates)
+        return self._run(w_hh, b_ih, b_hh)
+
+    def _buffers(self, steps, rows, extra, h0, c0, batch_first, reverse):
+        """The ``[h | extra columns]`` rows and the cell states, time-major, one block
+        more than ``steps``: step t reads h_prev at block t + prev and writes its h at
+        block t + 1 - prev. Returns the ``[h | ...]`` buffer."""
+        self.batch_first, self.prev = batch_first, 1 if reverse else 0
+        hs, start = h0.shape[1], steps * self.prev
+        self.hx = hx = np.empty((steps + 1, rows, hs + extra), h0.dtype)
+        hx[start, :, :hs] = h0
+        self.cbuf = np.empty((steps + 1, rows, hs), h0.dtype)
+        self.cbuf[start] = c0
+        self.tc = np.empty((steps, rows, hs), h0.dtype)
+        return hx
+
+    def _run(self, w_hh, b_ih, b_hh):
+        """Every step over ``self.acts`` (the input projections); ``(out, h_n, c_n)``."""
+        steps, hs, prev = self.tc.shape[0], self.tc.shape[2], self.prev
+        gates = self.acts.shape[2]
+        bias = np.zeros(gates, self.acts.dtype) if b_ih is None else b_ih + b_hh
+        rows = self.tc.shape[1]
+        self.out = np.empty((rows, steps, hs) if self.batch_first else (steps, rows, hs),
+                            self.tc.dtype)
         self._run_steps(w_hh, bias)
-        end = 0 if reverse else steps
-        out = hx[1 - prev:steps + 1 - prev, :, :hs]
-        out = np.ascontiguousarray(out.transpose(1, 0, 2) if batch_first else out)
-        return out, hx[end, :, :hs].copy(), self.cbuf[end].copy()
+        out, self.out = self.out, None
+        end = 0 if prev else steps
+        return out, self.hx[end, :, :hs].copy(), self.cbuf[end].copy()
 
     def _run_steps(self, w_hh, bias):
-        acts, hx, cbuf, tc, prev = self.acts, self.hx, self.cbuf, self.tc, self.prev
-        steps, hs = acts.shape[0], cbuf.shape[2]
-        gh_t = np.empty((acts.shape[2], acts.shape[1]), acts.dtype)
+        rows = self.acts.shape[1]
+        count = pieces(rows, self.acts[0].size * self.cbuf.shape[2], _SPLIT_STEP_WORK)
+        _over_rows(lambda lo, hi: self._run_rows(w_hh, bias, lo, hi), rows, count)
+
+    def _run_rows(self, w_hh, bias, lo, hi):
+        """The forward time loop for batch rows ``lo:hi`` (rows never interact)."""
+        acts, hx, cbuf, tc = (a[:, lo:hi] for a in (self.acts, self.hx, self.cbuf, self.tc))
+        prev, steps, hs = self.prev, acts.shape[0], cbuf.shape[2]
+        gh_t = np.empty((acts.shape[2], hi - lo), acts.dtype)
         for t in (range(steps - 1, -1, -1) if prev else range(steps)):
+            self._step_input(acts[t], t, lo, hi)
             np.matmul(w_hh, hx[t + prev, :, :hs].T, out=gh_t)
             lstm_step_forward(acts[t], gh_t, bias, cbuf[t + prev], cbuf[t + 1 - prev], tc[t],
                               hx[t + 1 - prev])
+        # The output is a copy in the caller's layout, made here so that each thread
+        # copies its own rows.
+        hs_rows = hx[1 - prev:steps + 1 - prev, :, :hs]
+        if self.batch_first:
+            self.out[lo:hi] = hs_rows.transpose(1, 0, 2)
+        else:
+            self.out[:, lo:hi] = hs_rows
+
+    def _step_input(self, act, t, lo, hi):
+        """Fill ``act`` with step ``t``'s input projections for rows ``lo:hi`` (here the
+        product before the loop made them all)."""
 
     def backward(self, grad_out, grad_h, grad_c):
         inputs = self.saved_inputs
@@ -105,32 +159,41 @@ class LSTMSequence(Op):
 
     def _through_time(self, w_hh, grad_out, grad_h, grad_c):
         """Backward over the steps: every step's gate gradients, and those of h0 and c0."""
-        acts, tc, cbuf, prev = self.acts, self.tc, self.cbuf, self.prev
-        steps, rows, hs = tc.shape
+        tc = self.tc
+        rows = tc.shape[1]
         w_hh_t = np.ascontiguousarray(w_hh.T)  # the (H, 4H) product below runs faster
-        g = _time_major(grad_out, self.batch_first, tc)
-        dh_t = np.zeros((hs, rows), tc.dtype) if grad_h is None else grad_h._data.T.copy()
-        dc = np.zeros((rows, hs), tc.dtype) if grad_c is None else grad_c._data.copy()
-        d_gates = np.empty_like(acts)
+        dc = np.zeros(tc.shape[1:], tc.dtype) if grad_c is None else grad_c._data.copy()
+        d_gates = np.empty_like(self.acts)
+        count = pieces(rows, self.acts[0].size * tc.shape[2], _SPLIT_STEP_WORK)
+        parts = _over_rows(
+            lambda lo, hi: self._back_rows(w_hh_t, grad_out, grad_h, dc, d_gates, lo, hi),
+            rows, count)
+        dh_t = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+        return d_gates, dh_t, dc
+
+    def _back_rows(self, w_hh_t, grad_out, grad_h, dc, d_gates, lo, hi):
+        """Backward through time for batch rows ``lo:hi``, in place in ``dc[lo:hi]`` and
+        ``d_gates[:, lo:hi]``; returns the (transposed) gradient of ``h0``'s rows."""
+        acts, tc, cbuf, d_gates = (a[:, lo:hi] for a in (self.acts, self.tc, self.cbuf,
+                                                         d_gates))
+        g = _time_major(grad_out, self.batch_first, tc, lo, hi)
+        dc, prev, steps, hs = dc[lo:hi], self.prev, tc.shape[0], tc.shape[2]
+        dh_t = np.zeros((hs, hi - lo), tc.dtype) if grad_h is None else \
+            grad_h._data[lo:hi].T.copy()
         need_h0 = self.needs_input_grad[3]
         order = range(steps) if prev else range(steps - 1, -1, -1)
         for k, t in enumerate(order):
             lstm_step_backward(g[t], dh_t, acts[t], tc[t], cbuf[t + prev], dc, d_gates[t])
             if need_h0 or k + 1 < steps:
                 np.matmul(w_hh_t, d_gates[t].T, out=dh_t)
-        return d_gates, dh_t, dc
+        return dh_t
 
     def _input_grads(self, inputs, d_gates, dh_t, dc):
         need = self.needs_input_grad
-        steps, rows, hs = self.tc.shape
+        steps, rows = self.tc.shape[:2]
         flat = d_gates.reshape(steps * rows, d_gates.shape[2])
         grads = [None] * len(inputs)
-        if need[0]:
-            dx = np.matmul(flat, inputs[1]._data).reshape(steps, rows, self.hx.shape[2] - hs)
-            grads[0] = np.ascontiguousarray(dx.transpose(1, 0, 2)) if self.batch_first else dx
-        if need[1] or need[2]:
-            both = np.matmul(flat.T, self._rows(steps, with_h=True))
-            grads[1], grads[2] = both[:, hs:].copy(), both[:, :hs].copy()
+        self._projection_grads(inputs, d_gates, flat, grads)
         if need[3]:
             grads[3] = np.ascontiguousarray(dh_t.T)
         if need[4]:
@@ -140,6 +203,21 @@ class LSTMSequence(Op):
             grads[5], grads[6] = bias, bias.copy()  # two leaves must not share one array
         return tuple(None if g is None or not n else _make(g) for g, n in zip(grads, need))
 
+    def _projection_grads(self, inputs, d_gates, flat, grads):
+        """The gradients of ``x``, ``w_ih`` and ``w_hh`` into ``grads[:3]``."""
+        need = self.needs_input_grad
+        steps, rows, hs = self.tc.shape
+        if need[0]:
+            dx = _matmul(flat, inputs[1]._data).reshape(steps, rows, self.hx.shape[2] - hs)
+            grads[0] = np.ascontiguousarray(dx.transpose(1, 0, 2)) if self.batch_first else dx
+        if need[1] or need[2]:
+            both = _matmul(flat.T, self._rows(steps, with_h=True))
+            grads[1], grads[2] = both[:, hs:].copy(), both[:, :hs].copy()
+
+    def _graph_inputs(self, inputs):
+        """The input projections as a Tensor (no bias), and the other inputs from w_hh on."""
+        return Linear.apply(inputs[0], inputs[1]), inputs[2:]
+
     def _rows(self, steps, with_h):
         """``x_t`` (or ``[h_prev | x_t]``) of every step as one ``(L N, *)`` matrix."""
         block = self.hx[self.prev:steps + self.prev]
@@ -148,12 +226,94 @@ class LSTMSequence(Op):
         return block.reshape(steps * block.shape[1], block.shape[2])
 
 
-def _time_major(grad_out, batch_first, like):
-    """The output's gradient as a contiguous ``(L, N, H)`` array (zeros when None)."""
+class LSTMSequenceFromTable(LSTMSequence):
+    """``(index, table, w_hh, h0, c0[, b_ih, b_hh]) -> (out, h_n, c_n)``: ``LSTMSequence``
+    whose step inputs' projections ``x_t W_ih^T`` are rows of ``table`` picked by ``index``.
+
+    For an embedding feeding the layer, ``x = E[index]``, so ``x W_ih^T = T[index]`` with
+    ``T = E W_ih^T``: the compiled training step's ``project_embeddings`` pass
+    (``ember/jit/passes/embedding_projection.py``) rewrites ``LSTMSequence(embedding(index,
+    E), w_ih, ...)`` into this op of ``Linear(E, w_ih)``. The projection is then made for
+    the ``V`` rows of the table instead of the ``L N`` positions, and backward sums the
+    gates' gradients into ``V`` rows instead of making two ``(L N, 4H)`` products with
+    ``w_ih`` (the ``lstm`` benchmark: 65 rows against 2,048). Params as ``LSTMSequence``;
+    ``index`` is ``(N, L)`` when ``batch_first``, else ``(L, N)``.
+    """
+
+    def forward(self, index, table, w_hh, h0, c0, b_ih=None, b_hh=None, *, batch_first,
+                reverse):
+        self.save_inputs(*range(5 if b_ih is None else 7))
+        _check_index(index, table.shape[0])
+        self.index = index.T if batch_first else index  # time-major (L, N)
+        steps, rows = self.index.shape
+        self._buffers(steps, rows, 0, h0, c0, batch_first, reverse)
+        # Gathered step by step (_step_input), from a table that stays in cache, into the
+        # block the step's kernel reads next.
+        self.table = table
+        self.acts = np.empty(self.index.shape + table.shape[1:], table.dtype)
+        try:
+            return self._run(w_hh, b_ih, b_hh)
+        finally:
+            self.table = None
+
+    def _step_input(self, act, t, lo, hi):
+        """Step ``t``'s rows of the table for batch rows ``lo:hi``, into ``act``."""
+        np.take(self.table, self.index[t, lo:hi], axis=0, out=act)
+
+    def _projection_grads(self, inputs, d_gates, flat, grads):
+        need = self.needs_input_grad
+        if need[1]:
+            grads[1] = np.zeros(inputs[1]._data.shape, d_gates.dtype)
+            add_rows(grads[1], self.index.reshape(-1), flat)
+        if need[2]:
+            grads[2] = _matmul(flat.T, self._rows(self.tc.shape[0], with_h=True))
+
+    def _graph_inputs(self, inputs):
+        xw = TakeRows.apply(inputs[1], index=self.index.T if self.batch_first else self.index)
+        return xw, inputs[2:]
+
+
+def _check_index(index, rows):
+    if index.dtype.kind not in "iu":
+        raise runtime_error("lstm", f"expected indices of an integer dtype, got {index.dtype}")
+    if index.size and (index.min() < 0 or index.max() >= rows):
+        bad = index.min() if index.min() < 0 else index.max()
+        raise index_error("lstm", f"index {bad} is out of range for a table of {rows} rows")
+
+
+def _over_rows(fn, rows, count):
+    """``[fn(lo, hi)]`` over ``count`` equal ranges of the batch's rows, one per thread.
+
+    Exactly ``count`` ranges (``split`` may cut finer): a time loop over fewer rows makes
+    thinner products, less efficient per multiply-add (a step's product over 8 rows took
+    86 us, over 16 rows 110 us, one thread).
+    """
+    bounds = [rows * i // count for i in range(count + 1)]
+    parts = split(lambda a, b: [fn(bounds[i], bounds[i + 1]) for i in range(a, b)],
+                  count, count)
+    return [found for part in parts for found in part]
+
+
+def _matmul(a, b):
+    """``a @ b`` for 2-D arrays, its rows split over the BLAS threads, each piece a product
+    at one BLAS thread: OpenBLAS's own threads spin while they wait for each other, and
+    when another process holds a core a two-thread product can take many times longer
+    (``ember/_threads.py``); pieces in threads of their own never wait for each other."""
+    out = np.empty((a.shape[0], b.shape[1]), np.result_type(a, b))
+    work = a.shape[0] * a.shape[1] * b.shape[1]
+    split(lambda lo, hi: np.matmul(a[lo:hi], b, out=out[lo:hi]), a.shape[0],
+          pieces(a.shape[0], work, _SPLIT_PRODUCT_WORK))
+    return out
+
+
+def _time_major(grad_out, batch_first, like, lo, hi):
+    """Rows ``lo:hi`` of the output's gradient as a contiguous ``(L, hi - lo, H)`` array,
+    shaped like ``like`` (zeros when None)."""
     if grad_out is None:
         return np.zeros(like.shape, like.dtype)
     g = grad_out._data
-    return np.ascontiguousarray(g.transpose(1, 0, 2) if batch_first else g)
+    g = g[lo:hi].transpose(1, 0, 2) if batch_first else g[:, lo:hi]
+    return np.ascontiguousarray(g)
 
 
 # ---- create_graph: differentiate the step-by-step graph ----------------------------------
@@ -164,7 +324,7 @@ def _graph_backward(node, inputs, grads):
     # Aliases give autograd.grad its own targets, so it stops here instead of walking on
     # into the graph that made the inputs.
     leaves = [Reshape.apply(t, shape=t.shape) if n else t for t, n in zip(inputs, need)]
-    outs = _step_graph(leaves, node.batch_first, node.prev == 1)
+    outs = _step_graph(node, leaves)
     pairs = [(o, g) for o, g in zip(outs, grads) if g is not None]
     wanted = [t for t, n in zip(leaves, need) if n]
     found = iter(_grad([o for o, _ in pairs], wanted, [g for _, g in pairs],
@@ -172,14 +332,15 @@ def _graph_backward(node, inputs, grads):
     return tuple(next(found) if n else None for n in need)
 
 
-def _step_graph(inputs, batch_first, reverse):
-    """``LSTMSequence``'s forward as ordinary ops on Tensors: ``(out, h_n, c_n)``."""
-    x, w_ih, w_hh, h, c = inputs[:5]
-    xw = Linear.apply(x, w_ih) if len(inputs) == 5 else \
-        Linear.apply(x, w_ih, inputs[5] + inputs[6])
+def _step_graph(node, inputs):
+    """``node``'s forward as ordinary ops on Tensors: ``(out, h_n, c_n)``."""
+    xw, (w_hh, h, c, *biases) = node._graph_inputs(inputs)
+    if biases:
+        xw = xw + (biases[0] + biases[1])
+    batch_first = node.batch_first
     steps = xw.unbind(1 if batch_first else 0)
     outs = [None] * len(steps)
-    for t in (range(len(steps) - 1, -1, -1) if reverse else range(len(steps))):
+    for t in (range(len(steps) - 1, -1, -1) if node.prev else range(len(steps))):
         i, f, g, o = (steps[t] + h @ w_hh.mT).chunk(4, -1)
         c = f.sigmoid() * c + i.sigmoid() * g.tanh()
         h = outs[t] = o.sigmoid() * c.tanh()

@@ -102,3 +102,22 @@ def flat_views(*arrays):
 def scalars(dtype, *values):
     """``values`` as a 1-D array of ``dtype``: the kernels' coefficients, in the params' dtype."""
     return np.array(values, dtype=dtype)
+
+
+_UNUSED = {}
+
+
+def unused_operand(dtype):
+    """A one-element array of ``dtype`` for a kernel's array argument that a flag leaves
+    unread (``max_sq`` without amsgrad, the momentum buffer without momentum).
+
+    Not the parameter itself: an argument that may alias the array the loop writes makes
+    LLVM keep the scalar loop (its runtime alias check fails). Passing ``param`` there made
+    an AdamW step with weight decay 10x slower (3.17 ms against 0.32 ms on 662K float32
+    values).
+    """
+    dtype = np.dtype(dtype)
+    found = _UNUSED.get(dtype)
+    if found is None:
+        found = _UNUSED[dtype] = np.zeros(1, dtype)
+    return found

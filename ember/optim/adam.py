@@ -3,7 +3,7 @@
 import numpy as np
 
 from ember._errors import value_error
-from ember.backend.optim_kernels import adam_step, flat_views, scalars
+from ember.backend.optim_kernels import adam_step, flat_views, scalars, unused_operand
 from ember.optim.optimizer import (
     Optimizer, _as_float, _check_nonnegative, _effective_grad, _lerp_, _next_step,
     _step_tensor, _zeros_like,
@@ -43,7 +43,9 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, *, lr, b
                             1 - beta2, lr / (1 - beta1 ** step), (1 - beta2 ** step) ** 0.5,
                             eps)
             grad, param, exp_avg, exp_avg_sq, max_sq = views
-            adam_step(param, grad, exp_avg, exp_avg_sq, param if max_sq is None else max_sq,
+            if max_sq is None:
+                max_sq = unused_operand(param.dtype)
+            adam_step(param, grad, exp_avg, exp_avg_sq, max_sq,
                       coefs, bool(decoupled_weight_decay), bool(amsgrad), bool(maximize))
             return
     if decoupled_weight_decay:

@@ -3,7 +3,7 @@
 import numpy as np
 
 from ember._errors import value_error
-from ember.backend.optim_kernels import flat_views, scalars, sgd_step
+from ember.backend.optim_kernels import flat_views, scalars, sgd_step, unused_operand
 from ember.optim.optimizer import Optimizer, _as_float, _check_nonnegative, _effective_grad
 from ember.tensor import Tensor
 
@@ -64,7 +64,7 @@ def _sgd_compiled(views, param, momentum_buffer, lr, momentum, dampening, weight
         momentum_buffer = np.empty_like(param)
         flat_buf = momentum_buffer.reshape(-1)
     elif momentum == 0:
-        flat_buf = flat_param  # never touched without momentum; any array of the type
+        flat_buf = unused_operand(param.dtype)  # never read without momentum
     coefs = scalars(param.dtype, lr, weight_decay, momentum, 1 - dampening)
     sgd_step(flat_param, grad, flat_buf, coefs, bool(nesterov), bool(maximize), first)
     return momentum_buffer

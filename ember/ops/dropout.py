@@ -19,6 +19,7 @@ import warnings
 import numpy as np
 
 from ember._errors import runtime_error, value_error
+from ember.autograd.traceable import traceable
 from ember.ops._inplace import apply_inplace
 from ember.ops.arithmetic import Mul
 from ember.random import numpy_generator
@@ -48,8 +49,13 @@ def _noise_shape(input, feature, name):  # noqa: A002 - PyTorch's name
     return shape[:2] + (1,) * (len(shape) - 2)
 
 
+@traceable("dropout")
 def _dropped(input, p, feature, alpha, name):  # noqa: A002
-    """The training-mode result: ``input * noise`` (plus the alpha-dropout shift)."""
+    """The training-mode result: ``input * noise`` (plus the alpha-dropout shift).
+
+    One call of a captured graph (``@traceable``): recorded as its ops, the noise would be
+    a constant, and every replay of a compiled training step would drop the same units.
+    """
     if input._data.dtype.kind != "f":
         raise runtime_error(name, f"result type Float can't be cast to the desired output "
                                   f"type {input.dtype.name}: dropout needs a floating tensor")

@@ -147,3 +147,34 @@ def test_compiled_function_without_dynamic_names_both_signatures():
     double(ember.ones(2, 3))
     with pytest.raises(GraphInputError, match=r"\[2, 3\] float32, but got \[4, 3\] float32"):
         double(ember.ones(4, 3))
+
+
+def test_dropout_in_a_compiled_step_draws_a_new_mask_each_call_as_eager_does():
+    ember.manual_seed(0)
+    model = nn.Sequential(nn.Linear(16, 32), nn.Dropout(0.5), nn.Linear(32, 4))
+    twin = copy.deepcopy(model)
+    opts = [optim.SGD(m.parameters(), lr=0.1) for m in (model, twin)]
+    x, y = ember.randn(8, 16), ember.randint(0, 4, (8,))
+
+    def make_step(m, opt):
+        def step(x, y):
+            opt.zero_grad()
+            loss = F.cross_entropy(m(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        return step
+
+    compiled, eager = ember.compile(make_step(model, opts[0])), make_step(twin, opts[1])
+    losses = []
+    for _ in range(4):
+        ember.manual_seed(len(losses))  # the same draws in both
+        got = compiled(x, y).item()
+        ember.manual_seed(len(losses))
+        want = eager(x, y).item()
+        losses.append(got)
+        assert got == pytest.approx(want, rel=1e-5)
+    assert "dropout" in [n.target for n in compiled.graph.of_kind("call")]
+    for a, b in zip(model.parameters(), twin.parameters()):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5,
+                                   atol=1e-6)

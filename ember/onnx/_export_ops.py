@@ -68,6 +68,8 @@ NOT_EXPORTABLE = {
     "RreluTrain": "randomized leaky ReLU in training mode draws random slopes; export the "
                   "model in eval mode (model.eval()), where it is a LeakyRelu",
     "CrossEntropy": _INTERNAL, "CrossEntropyProb": _INTERNAL,
+    "dropout": "dropout in training mode draws a new random mask on every call; export the "
+               "model in eval mode (model.eval()), where dropout is the identity",
     "LSTMSequenceFromTable": "an internal form of LSTMSequence that only the compiled "
                              "training step's embedding_projection pass makes; traced graphs "
                              "record LSTMSequence of an embedding, which exports",

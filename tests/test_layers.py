@@ -11,8 +11,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[1] / "ember"
 # Layer of each package/module, top (0) to bottom; a module may import only from its
 # own layer or lower-numbered ones.
 LAYERS = [
-    ("ember._dtype", "ember._errors", "ember._format", "ember._threads", "ember._malloc",
-     "ember.backend"),
+    ("ember._dtype", "ember._errors", "ember._format", "ember._threads", "ember._cpu_share",
+     "ember._malloc", "ember.backend"),
     ("ember.tensor", "ember.autograd", "ember.random", "ember.creation"),
     # autograd.functional (jacobian, hessian) is built on ops such as stack.
     ("ember.ops", "ember.autograd.functional"),

@@ -21,11 +21,17 @@ import numpy as np
 from ember.backend.compiled import kernel
 from ember.backend.fast_math import exp32_reduced
 from ember.backend.kernel_helpers import helper_kernel
+from ember.backend.threads import pieces, split
 
 __all__ = ["gelu", "gelu_grad", "supports"]
 
 _f32 = np.float32
 _OPTIONS = {"fastmath": True, "error_model": "numpy"}
+
+# Arrays of at least this many elements run in pieces on ember's threads (the kernels
+# release the GIL): the transformer benchmark's (16, 64, 512) took 0.31 ms forward and
+# 0.72 ms backward on one thread. Below, handing a piece over costs more than it saves.
+_SPLIT_SIZE = 1 << 17
 
 
 def supports(x):
@@ -51,10 +57,12 @@ def gelu_grad(x, grad):
 
 
 def _run(x, g, out, backward):
-    if x.dtype == np.float32:
-        _gelu32(x, g, out, backward)
-    else:
-        _gelu64(x, g, out, backward)
+    loop = _gelu32 if x.dtype == np.float32 else _gelu64
+    count = pieces(x.size, x.size, _SPLIT_SIZE)
+    if count == 1:
+        loop(x, g, out, backward)
+        return
+    split(lambda lo, hi: loop(x[lo:hi], g[lo:hi], out[lo:hi], backward), x.size, count)
 
 
 # One kernel serves both directions (a kernel cannot call another kernel, and ``backward``

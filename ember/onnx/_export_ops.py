@@ -55,7 +55,8 @@ NOT_EXPORTABLE = {
     # Gradient ops.
     "AttentionBackward": _GRADIENT, "AvgPoolBackward": _GRADIENT, "ConvWeight": _GRADIENT,
     "CrossEntropyBackward": _GRADIENT, "CrossEntropyProbBackward": _GRADIENT,
-    "NormalizeBackward": _GRADIENT, "PackedAttentionBackward": _GRADIENT,
+    "LinearBackward": _GRADIENT, "NormalizeBackward": _GRADIENT,
+    "PackedAttentionBackward": _GRADIENT,
     "ResampleBackward": _GRADIENT,
     "_SmoothGrad": _GRADIENT,
     # Base classes.

@@ -33,6 +33,7 @@ from ember._errors import fmt_shape, runtime_error, shape_error, value_error
 from ember.autograd.grad_mode import GradMode
 from ember.autograd.node import Op
 from ember.backend import attention_kernels
+from ember.backend.threads import pieces, split
 from ember.ops.join import stack
 from ember.random import numpy_generator
 from ember.tensor import Tensor
@@ -139,10 +140,10 @@ def _graph_grads(node, q, k, v, bias, g):
     return grad_q, grad_k, grad_v, d_scores if need_bias and need_bias[0] else None
 
 
-def _array_grads(g, q, k, v, node, needs, out=(None, None, None)):
-    """The gradients on arrays from the weights ``node`` kept: ``[grad_q, grad_k, grad_v,
-    grad_bias]`` for the ``needs`` that are true, written into ``out``'s arrays if given."""
-    probs, keep, scale = node.probs, node.keep, node.scale
+def _array_grads(g, q, k, v, probs, keep, scale, needs, out=(None, None, None)):
+    """The gradients on arrays from the weights ``probs`` forward kept (and its dropout
+    mask ``keep``): ``[grad_q, grad_k, grad_v, grad_bias]`` for the ``needs`` that are
+    true, written into ``out``'s arrays if given."""
     d_probs = g @ _swap(v)
     if keep is not None:
         d_probs *= keep
@@ -168,8 +169,24 @@ class AttentionBackward(Op):
     differentiable = False
 
     def forward(self, g, q, k, v, node):
-        out = _array_grads(g, q, k, v, node, node.needs_input_grad)
+        out = _array_grads(g, q, k, v, node.probs, node.keep, node.scale,
+                           node.needs_input_grad)
         return tuple(out) if len(out) > 1 else out[0]
+
+
+# NOTE [split attention]: without a mask tensor the samples of a batch are independent, so
+# attention over at least this many multiply-adds (per product) runs one block of samples
+# per thread (``ember.backend.threads``): the products on one BLAS thread each and the
+# softmax kernels release the GIL, so the two blocks run at once and nothing spins.
+_SPLIT_WORK = 1 << 21
+
+
+def _blocks(q, k, masked):
+    """How many blocks of samples attention over the ``(N, heads, L, D)`` views runs in."""
+    if masked:
+        return 1
+    n, heads, length, dim = q.shape
+    return pieces(n, n * heads * length * k.shape[-2] * dim, _SPLIT_WORK)
 
 
 class PackedAttention(Op):
@@ -188,9 +205,24 @@ class PackedAttention(Op):
         self.heads, self.batch_first = heads, batch_first
         self.scale, self.keep, self.causal = scale, None, causal
         q, k, v = _split_heads(qkv, 3, heads, batch_first)
-        self.probs = _weights(q @ _swap(k), scale, causal, bias[0] if bias else None)
         out = np.empty(qkv.shape[:-1] + (qkv.shape[-1] // 3,), dtype=qkv.dtype)
-        np.matmul(self.probs, v, out=_split_heads(out, 1, heads, batch_first)[0])
+        merged = _split_heads(out, 1, heads, batch_first)[0]
+        count = _blocks(q, k, bool(bias))
+        if count == 1:
+            self.probs = _weights(q @ _swap(k), scale, causal, bias[0] if bias else None)
+            np.matmul(self.probs, v, out=merged)
+            return out
+        self.probs = np.empty(q.shape[:-1] + k.shape[-2:-1], dtype=qkv.dtype)
+
+        def block(lo, hi):
+            probs = self.probs[lo:hi]
+            np.matmul(q[lo:hi], _swap(k[lo:hi]), out=probs)
+            weights = _weights(probs, scale, causal, None)
+            if weights is not probs:  # the NumPy path's softmax is not in place
+                probs[...] = weights
+            np.matmul(probs, v[lo:hi], out=merged[lo:hi])
+
+        split(block, q.shape[0], count)
         return out
 
     def backward(self, grad_out):
@@ -199,11 +231,11 @@ class PackedAttention(Op):
             grads = PackedAttentionBackward.apply(grad_out, qkv, node=self)
             grad_qkv, grad_bias = grads if isinstance(grads, tuple) else (grads, None)
         else:
-            split = _Heads(self.heads, self.batch_first)
-            q, k, v = split.split(qkv, 3)
+            split_heads = _Heads(self.heads, self.batch_first)
+            q, k, v = split_heads.split(qkv, 3)
             *grads, grad_bias = _graph_grads(_Needs(self), q, k, v, bias[0] if bias else None,
-                                             split.split(grad_out, 1)[0])
-            grad_qkv = split.merge(grads)
+                                             split_heads.split(grad_out, 1)[0])
+            grad_qkv = split_heads.merge(grads)
         return ((grad_qkv if self.needs_input_grad[0] else None,)
                 + ((grad_bias,) if bias else ()))
 
@@ -227,9 +259,19 @@ class PackedAttentionBackward(Op):
         grad_qkv = np.empty(qkv.shape, dtype=qkv.dtype)
         into = _split_heads(grad_qkv, 3, heads, batch_first)
         needs = (True, True, True) + tuple(node.needs_input_grad[1:])
-        grads = _array_grads(_split_heads(g, 1, heads, batch_first)[0],
-                             *_split_heads(qkv, 3, heads, batch_first), node, needs, into)
-        return (grad_qkv, grads[3]) if len(grads) > 3 else grad_qkv
+        g = _split_heads(g, 1, heads, batch_first)[0]
+        q, k, v = _split_heads(qkv, 3, heads, batch_first)
+        count = _blocks(q, k, len(needs) > 3)
+        if count == 1:
+            grads = _array_grads(g, q, k, v, node.probs, None, node.scale, needs, into)
+            return (grad_qkv, grads[3]) if len(grads) > 3 else grad_qkv
+
+        def block(lo, hi):
+            _array_grads(g[lo:hi], q[lo:hi], k[lo:hi], v[lo:hi], node.probs[lo:hi], None,
+                         node.scale, needs, [part[lo:hi] for part in into])
+
+        split(block, q.shape[0], count)
+        return grad_qkv
 
 
 def _split_heads(x, parts, heads, batch_first):

@@ -29,6 +29,7 @@ faster still, mostly per-call overhead).
 """
 
 import dataclasses
+import math
 
 import numpy as np
 
@@ -130,21 +131,30 @@ class Normalize(Op):
         if running is not None:
             _update_running(running, mean, var, x2.size // mean.size)
         self.stats64 = mean, invstd
-        # The NumPy backward's statistics, in case kernels are switched off before backward.
-        k = len(layout.wshape)
-        shape = layout.wshape if kind == "batch" else x.shape[:x.ndim - k] + (1,) * k
-        self.mean = mean.astype(x.dtype).reshape(shape)
-        self.invstd = invstd.astype(x.dtype).reshape(shape)
+        self.mean = self.invstd = None  # made by _numpy_stats if backward needs them
         self.batch_stats = True
         return y.reshape(x.shape)
+
+    def _numpy_stats(self, x):
+        """The NumPy backward's ``(mean, invstd)``: after a compiled forward, made from its
+        float64 statistics (kernels were switched off before backward)."""
+        if self.invstd is None:
+            mean, invstd = self.stats64
+            k = len(self.layout.wshape)
+            shape = (self.layout.wshape if self.compiled == "batch"
+                     else x.shape[:x.ndim - k] + (1,) * k)
+            self.mean = mean.astype(x.dtype).reshape(shape)
+            self.invstd = invstd.astype(x.dtype).reshape(shape)
+        return self.mean, self.invstd
 
     def backward(self, grad_out):
         x, *affine = self.saved_inputs
         if not GradMode.enabled:
             compiled = self.compiled if self.compiled and norm_kernels.batch_norm_forward.ready() \
                 else None
+            mean, invstd = (None, None) if compiled else self._numpy_stats(x._data)
             grads = NormalizeBackward.apply(
-                grad_out, x, *affine, layout=self.layout, mean=self.mean, invstd=self.invstd,
+                grad_out, x, *affine, layout=self.layout, mean=mean, invstd=invstd,
                 batch_stats=self.batch_stats, needs=self.needs_input_grad,
                 compiled=compiled and (compiled,) + self.stats64)
             grads = iter(grads if isinstance(grads, tuple) else (grads,))
@@ -207,7 +217,7 @@ def _kernel_view(x, kind, layout):
     """``x`` as the kernels see it: ``(N, C, S)`` for batch norm, ``(R, F)`` for layer norm."""
     if kind == "batch":
         return x.reshape(x.shape[0], x.shape[1], -1)
-    features = int(np.prod(layout.wshape, dtype=np.int64))
+    features = math.prod(layout.wshape)
     return x.reshape(x.size // features, features)
 
 
@@ -278,7 +288,7 @@ def _apply(op, x, weight, bias, layout_args, **params):
 def _check_params(op, x, weight, bias, wshape):
     if x._data.dtype.kind != "f":
         raise runtime_error(op, f"expected a floating point input, got {x.dtype}")
-    size = int(np.prod(wshape))
+    size = math.prod(wshape)
     for name, t in (("weight", weight), ("bias", bias)):
         if t is None:
             continue
@@ -303,7 +313,7 @@ def _check_running(op, t, name, channels):
         raise shape_error(op, f"{name} should contain {channels} elements not {t._data.size}")
 
 
-def batch_norm(input, running_mean, running_var, weight=None, bias=None,  # noqa: A002
+def batch_norm(input, running_mean, running_var, weight=None, bias=None,
                training=False, momentum=0.1, eps=1e-5):
     """Batch normalization over ``(N, C)``, ``(N, C, L)``, ``(N, C, H, W)``... inputs.
 
@@ -364,7 +374,7 @@ def _train_apply(op, x, weight, bias, layout, running_mean, running_var, momentu
     return out
 
 
-def instance_norm(input, running_mean=None, running_var=None, weight=None,  # noqa: A002
+def instance_norm(input, running_mean=None, running_var=None, weight=None,
                   bias=None, use_input_stats=True, momentum=0.1, eps=1e-5):
     """Instance normalization: each sample's channel standardized over its spatial dims.
 
@@ -409,7 +419,7 @@ def _trailing(op, x, normalized_shape):
     return shape, tuple(range(x._data.ndim - k, x._data.ndim))
 
 
-def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # noqa: A002
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Layer normalization over the trailing ``normalized_shape`` dimensions.
 
     ``y = (x - mean) / sqrt(var + eps) * weight + bias``, statistics per sample.
@@ -428,7 +438,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # no
     return _apply("layer_norm", input, weight, bias, layout)
 
 
-def rms_norm(input, normalized_shape, weight=None, eps=None):  # noqa: A002
+def rms_norm(input, normalized_shape, weight=None, eps=None):
     """Root-mean-square normalization: ``y = x / sqrt(mean(x**2) + eps) * weight``.
 
     Args:
@@ -449,7 +459,7 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):  # noqa: A002
     return _apply("rms_norm", input, weight, None, layout)
 
 
-def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):  # noqa: A002
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     """Group normalization: channels split into ``num_groups`` groups, each standardized.
 
     ``y = (x - mean) / sqrt(var + eps) * weight + bias`` with statistics per sample and
@@ -480,7 +490,7 @@ METHODS = {}
 FUNCTIONAL = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "rms_norm"]
 
 
-def top_level_batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps,  # noqa: A002
+def top_level_batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps,
                 cudnn_enabled=True):
     """``torch.batch_norm``'s argument order (weight and bias before the running stats);
     exported as ``ember.batch_norm``. ``F.batch_norm`` keeps the functional order."""

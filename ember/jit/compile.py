@@ -21,6 +21,14 @@ The first call runs the function eagerly while capturing it, so it returns what 
 code returns. Tensors the function reads besides its arguments (parameters, buffers,
 optimizer state) are captured by reference, so replays see their current values.
 
+A captured training step is then run by a ``TrainPlan`` (``train_plan.py``): forward and
+backward on arrays in a fixed order, without the autograd engine, plus rewrites only a
+whole captured step allows (a ReLU moved after its max-pool, a conv's columns kept for its
+weight gradient, an LSTM's input projection folded into its embedding). The loss it
+returns is a plain tensor (its backward already ran). Steps it does not cover (control
+flow, buffers updated in place such as BatchNorm's, hooks, the profiler, anomaly mode)
+are replayed by the interpreter, op by op, as before.
+
 NOTE [what a captured step may do]: the tensors a step touches must flow through ember's
 ops, ``backward`` and the optimizer. Reading ``.grad`` (e.g. gradient clipping) or
 changing tensors with NumPy between those calls is not captured; values read in Python
@@ -31,6 +39,7 @@ read it outside.
 import numpy as np
 
 from ember.autograd.node import Observers
+from ember.jit import train_plan
 from ember.jit.errors import TraceError, graph_input_error
 from ember.jit.executor import compile_graph
 from ember.jit.interpreter import rebuild, run
@@ -102,7 +111,8 @@ class CompiledFunction:
     def __init__(self, fn, dynamic=True):
         self.fn = fn
         self.dynamic = dynamic
-        self._captured = {}  # signature -> (graph, {name: tensor}, executor or None)
+        # signature -> (graph, {name: tensor}, executor or None, TrainPlan or None)
+        self._captured = {}
         self.__name__ = getattr(fn, "__name__", "function")
         self.__doc__ = getattr(fn, "__doc__", None)
 
@@ -125,9 +135,14 @@ class CompiledFunction:
                     f"{_shown(next(iter(self._captured)))}, but got {_shown(key)}; "
                     "compile it with dynamic=True to capture one graph per signature")
             graph, captured, result = _capture_step(self.fn, inputs)
-            self._captured[key] = (graph, captured, _executor_for(graph))
+            compiled = _executor_for(graph)
+            plan = None if compiled is not None else train_plan.build_plan(graph, captured,
+                                                                           inputs)
+            self._captured[key] = (graph, captured, compiled, plan)
             return result
-        graph, captured, compiled = found
+        graph, captured, compiled, plan = found
+        if plan is not None and train_plan.ENABLED and plan.usable(inputs):
+            return plan.run(inputs)
         if compiled is not None and not Observers.active:
             outs = compiled([x._data for x in inputs], {k: t._data for k, t in captured.items()})
             return rebuild(graph.out_spec, [Tensor._make(a) for a in outs])

@@ -1,7 +1,12 @@
 """Test-run settings. pytest-xdist runs two workers on a two-core machine: one BLAS and
 one OpenMP thread each keeps them from oversubscribing the cores, where OpenBLAS's and
 PyTorch's spinning threads slow every product down many times (see ember/_threads.py).
-Set before NumPy or torch is imported."""
+Set before NumPy or torch is imported.
+
+ember's thread count does not follow the load here (``set_adaptive_threads(False)``):
+tests that force two threads must get them, and one test must not take another path
+because the other worker was busy. ``tests/test_cpu_share.py`` tests the adaptation in
+interpreters of its own."""
 
 import os
 
@@ -9,6 +14,10 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import pytest
+
+import ember
+
+ember.set_adaptive_threads(False)
 
 
 @pytest.fixture(params=["compiled", "numpy"])

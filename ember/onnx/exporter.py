@@ -102,7 +102,8 @@ def _traced(model, args):
     except TraceError as exc:
         if not (isinstance(model, Module) and model.training):
             raise
-        # Dropout in training mode draws new random values for every run, which the
+        # A random op in training mode (other than dropout, which is one traceable call
+        # that the exporter refuses by name) draws new values for every run, which the
         # trace's check sees as values computed in Python.
         raise TraceError(f"ember.onnx.export: the model is in training mode, where random "
                          f"ops such as dropout make each run different; call model.eval() "

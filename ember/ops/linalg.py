@@ -6,6 +6,7 @@
 import numpy as np
 
 from ember._errors import fmt_shape, runtime_error, shape_error
+from ember._threads import products_for
 from ember.autograd.grad_mode import GradMode
 from ember.autograd.node import Op
 from ember.backend.threads import pieces, split
@@ -84,8 +85,11 @@ class MatMul(Op):
 _SPLIT_WORK = 1 << 24
 
 
-def _products(pairs, work):
+def _products(pairs, work, inference=False):
     """``[a @ b for a, b in pairs]`` (2-D arrays of one dtype), split when ``work`` is large.
+
+    ``inference``: a forward product outside autograd (NOTE [inference products] in
+    ember/_threads.py); backward's products run in training.
 
     All the products' pieces form one queue of tasks, so a thread that finishes its share
     of one product takes the next one's, and no thread waits between them.
@@ -93,6 +97,7 @@ def _products(pairs, work):
     rows = max(a.shape[0] for a, _ in pairs)
     count = pieces(rows, work, _SPLIT_WORK)
     if count == 1:
+        products_for(inference)
         return [a @ b for a, b in pairs]
     outs, tasks = [], []
     for a, b in pairs:
@@ -115,8 +120,9 @@ def _products(pairs, work):
 
 
 def _product(a, b):
-    """``a @ b`` for 2-D arrays of one dtype; a large one in pieces (``_products``)."""
-    return _products([(a, b)], a.shape[0] * a.shape[1] * b.shape[1])[0]
+    """``a @ b`` for 2-D arrays of one dtype in a forward pass; a large one in pieces."""
+    return _products([(a, b)], a.shape[0] * a.shape[1] * b.shape[1],
+                     not GradMode.enabled)[0]
 
 
 def _linear_grads(g, x, w, need_x, need_w):

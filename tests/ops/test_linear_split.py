@@ -128,3 +128,25 @@ def test_small_products_or_one_thread_do_not_split(monkeypatch):
         EF.linear(ember.ones(4, 3), ember.ones(2, 3))
     finally:
         ember.set_num_threads(previous)
+
+
+@pytest.mark.skipif(not ember._threads._find(), reason="NumPy's BLAS is not OpenBLAS")
+def test_unsplit_products_give_openblas_the_threads_only_outside_autograd():
+    """NOTE [inference products] in ember/_threads.py."""
+    from ember._threads import blas_library_threads
+
+    previous = ember.get_num_threads()
+    ember.set_num_threads(2)
+    layer = ember.nn.Linear(8, 4)
+    x = ember.randn(3, 8)
+    try:
+        with ember.no_grad():
+            inferred = layer(x)
+        assert blas_library_threads() == 2
+        trained = layer(x)
+        assert blas_library_threads() == 1
+        trained.sum().backward()  # backward's products are training's
+        assert blas_library_threads() == 1
+        np.testing.assert_array_equal(inferred.numpy(), trained.detach().numpy())
+    finally:
+        ember.set_num_threads(previous)

@@ -1,21 +1,24 @@
-"""Fewer BLAS threads while other processes hold cores, and all of them back when they leave.
+"""Fewer threads while other processes hold cores, and all of them back when they leave.
 
-OpenBLAS's threads spin-wait for each other. A two-thread matrix product is split in two
-halves that must both finish; when another process holds one of the two cores, the half
-whose thread lost its core waits for the scheduler's next time slice, and the other
-thread spins meanwhile. Measured on a 2-core machine with one other process spinning, the
-``mlp`` training step took 257 ms at two BLAS threads against 14.5 ms at one (at 2.5 ms
-idle). PyTorch's OpenMP threads collapse the same way. WORKLOADS.md asks for a framework
-that degrades gracefully under contention, so ember adapts, the way ``OMP_DYNAMIC`` lets an
-OpenMP runtime choose fewer threads than it was given:
+ember computes on ``ember.get_num_threads()`` threads: its own pool's pieces in training,
+OpenBLAS's threads for inference products (ember/_threads.py). OpenBLAS's threads
+spin-wait for each other: a two-thread product is cut in two halves that must both
+finish, and when another process holds one of the two cores, the half whose thread lost
+its core waits for the scheduler's next time slice while the other thread spins. Measured
+on a 2-core machine with one other process spinning, the ``mlp`` training step took 257 ms
+at two BLAS threads against 14.5 ms at one (2.5 ms idle); PyTorch's OpenMP threads
+collapse the same way. The pool's threads yield rather than spin, yet a piece handed to a
+thread without a core still waits for it. WORKLOADS.md asks for a framework that degrades
+gracefully under contention, so ember adapts, the way ``OMP_DYNAMIC`` lets an OpenMP
+runtime choose fewer threads than it was given:
 
 - a daemon thread wakes every ``PERIOD`` seconds and measures how many cores *other*
   processes kept busy (all CPUs' busy time from /proc/stat minus this process's own CPU
   time), and from that how many cores this process can have (``cores_left``);
 - at safe points (the start of a backward pass, an optimizer step, a module call) the
-  thread that computes applies the change, so the BLAS thread count never changes under
-  a product that is running: the product ``ember.set_num_threads`` asked for (or
-  OpenBLAS's default, one per core) when the machine is free, fewer while it is not.
+  thread that computes applies the change, so the thread count never changes under an op
+  that is running: the count ``ember.set_num_threads`` asked for (or one per core) when
+  the machine is free, fewer while it is not.
 
 The daemon starts at the first safe point (``import ember`` starts no thread) and again
 in a forked child. ``set_adaptive_threads(False)`` pins the count that
@@ -52,7 +55,7 @@ class _State:
 
 
 def set_num_threads(n):
-    """Use up to ``n`` threads for NumPy's BLAS (matrix products, convolutions): all ``n``
+    """Use up to ``n`` threads for ember's heavy ops (products, convolutions): all ``n``
     while the machine has the cores free, fewer while other processes hold them (see
     ``set_adaptive_threads``)."""
     _threads.set_num_threads(n)
@@ -61,7 +64,7 @@ def set_num_threads(n):
 
 
 def set_adaptive_threads(enabled):
-    """Adapt the BLAS thread count to the cores other processes leave free (default), or
+    """Adapt the thread count to the cores other processes leave free (default), or
     keep exactly what ``ember.set_num_threads`` set (``False``)."""
     _State.enabled = bool(enabled)
     if not enabled and _State.requested is not None:

@@ -180,4 +180,7 @@ def _fmt_param(p):
             s: getattr(p, s, None) for s in getattr(type(p), "__slots__", ())}
         inner = ", ".join(f"{k}={_fmt_param(v)}" for k, v in fields.items())
         return f"{type(p).__name__}({inner})"
-    return repr(p)
+    text = repr(p)
+    if "\n" in text:  # an optimizer or a module: its type keeps the line readable
+        return f"<{type(p).__name__}>"
+    return text

@@ -13,8 +13,10 @@ import numpy as np
 
 from ember._dtype import get_default_dtype
 from ember._errors import runtime_error, shape_error, value_error
+from ember.autograd.grad_mode import GradMode
 from ember.autograd.node import Op
-from ember.backend.activation_kernels import flat_float, relu_forward, relu_slope
+from ember.backend.activation_kernels import (flat_float, in_pieces, relu_forward, relu_grad,
+                                              relu_slope)
 from ember.ops import _smooth
 from ember.ops._inplace import apply_inplace
 from ember.ops.arithmetic import Mul
@@ -69,7 +71,7 @@ class Relu(Op):
         if flat is None:
             return np.maximum(x, 0)
         out = np.empty_like(x)
-        relu_forward(flat, out.reshape(-1))
+        in_pieces(relu_forward, flat, out.reshape(-1))
         return out
 
     def backward(self, grad_out):
@@ -78,8 +80,16 @@ class Relu(Op):
         flat = flat_float(data) if relu_slope.ready() else None
         if flat is None:
             return _slope_grad(grad_out, data > 0)
+        g = grad_out._data
+        if not GradMode.enabled and g.dtype == data.dtype and g.shape == data.shape:
+            # Not differentiable again (no create_graph): slope and product in one pass.
+            g = flat_float(g)
+            if g is not None:
+                out = np.empty_like(data)
+                in_pieces(relu_grad, flat, g, out.reshape(-1))
+                return _make(out)
         slope = np.empty_like(data)
-        relu_slope(flat, slope.reshape(-1))
+        in_pieces(relu_slope, flat, slope.reshape(-1))
         return _slope_grad(grad_out, slope)
 
 

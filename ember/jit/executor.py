@@ -96,10 +96,13 @@ class CompiledGraph:
         for slot, name in self._params:
             regs[slot] = params[name]
         regs[-1] = params
-        for step, frees in self._steps:
-            step(regs)
-            for slot in frees:
-                regs[slot] = None
+        # Outside autograd, as what it computes is (ops read the mode: ember/_threads.py's
+        # NOTE [inference products] gives OpenBLAS the threads then).
+        with no_grad():
+            for step, frees in self._steps:
+                step(regs)
+                for slot in frees:
+                    regs[slot] = None
         # A constant returned as is would let the caller change the graph's constant.
         return [regs[s].copy() if constant else regs[s] for s, constant in self._outputs]
 

@@ -211,7 +211,8 @@ def markdown(results):
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += [_markdown_row(name, row, fws) for name, row in results["rows"].items()]
     if results["protocol"] != DEFAULTS:
-        lines += ["", f"**Shortened protocol {results['protocol']}: not for publication.**"]
+        lines += ["", f"**Shortened protocol {results['protocol']}: not comparable with "
+                  f"WORKLOADS.md's figures.**"]
     errors = [n for n in _notes(results) if n.startswith("error in")]
     lines += [""] + [f"- {e}" for e in errors] + ([""] if errors else [])
     lines.append("Peak MB added: the most resident memory the workload added after the "

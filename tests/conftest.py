@@ -35,3 +35,32 @@ def kernels(request):
         yield request.param
     finally:
         use_compiled_kernels(previous)
+
+
+@pytest.fixture
+def split_everything(monkeypatch):
+    """Two threads, and ``split_everything(module, *thresholds, record=True)``: sets each
+    named size threshold of ``module`` to 0 so its ops always split on ember's threads,
+    and (``record``) records each of its ``split(fn, n, count)`` calls as ``(n, count)``
+    in the list it returns. All restored after the test."""
+    from ember.backend import threads
+
+    previous = ember.get_num_threads()
+    ember.set_num_threads(2)
+    seen = []
+
+    def counting(fn, n, count, *rest):
+        seen.append((n, count))
+        return threads.split(fn, n, count, *rest)
+
+    def force(module, *thresholds, record=True):
+        for name in thresholds:
+            monkeypatch.setattr(module, name, 0)
+        if record:
+            monkeypatch.setattr(module, "split", counting)
+        return seen
+
+    try:
+        yield force
+    finally:
+        ember.set_num_threads(previous)

@@ -18,17 +18,10 @@ EF, TF = ember.nn.functional, torch.nn.functional
 
 
 @pytest.fixture
-def two_threads(monkeypatch):
-    """Two BLAS threads, and every conv and pool big enough to split (restored after)."""
-    previous = ember.get_num_threads()
-    monkeypatch.setattr(_im2col, "_SPLIT_WORK", 0)
-    monkeypatch.setattr(pool, "_SPLIT_SIZE", 0)
-    monkeypatch.setattr(pool, "_SPLIT_SCATTER", 0)
-    ember.set_num_threads(2)
-    try:
-        yield
-    finally:
-        ember.set_num_threads(previous)
+def two_threads(split_everything):
+    """Two threads, and every conv and pool big enough to split."""
+    split_everything(_im2col, "_SPLIT_WORK", record=False)
+    split_everything(pool, "_SPLIT_SIZE", "_SPLIT_SCATTER", record=False)
 
 
 def test_split_covers_the_range_in_order(two_threads):

@@ -6,7 +6,6 @@ import pytest
 import torch
 
 import ember
-from ember.backend import threads
 from ember.ops import attention, linalg
 from tests.nn.attention_check import compare, randomized
 
@@ -14,25 +13,11 @@ E, H, N, S = 8, 2, 5, 6
 
 
 @pytest.fixture
-def two_threads(monkeypatch):
-    """Two BLAS threads, every attention and product big enough to split, and a count of
-    the blocks attention ran in (restored after)."""
-    previous = ember.get_num_threads()
-    monkeypatch.setattr(attention, "_SPLIT_WORK", 0)
-    monkeypatch.setattr(linalg, "_SPLIT_WORK", 0)
-    blocks = []
-    real = threads.split
-
-    def counting(fn, n, count):
-        blocks.append((n, count))
-        return real(fn, n, count)
-
-    monkeypatch.setattr(attention, "split", counting)
-    ember.set_num_threads(2)
-    try:
-        yield blocks
-    finally:
-        ember.set_num_threads(previous)
+def two_threads(split_everything):
+    """Two threads, every attention and product big enough to split, and a count of the
+    blocks attention ran in."""
+    split_everything(linalg, "_SPLIT_WORK", record=False)
+    return split_everything(attention, "_SPLIT_WORK")
 
 
 @pytest.mark.parametrize("batch_first", [False, True])

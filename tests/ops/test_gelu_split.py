@@ -6,31 +6,16 @@ import pytest
 import torch
 
 import ember
-from ember.backend import gelu_kernels, threads
+from ember.backend import gelu_kernels
 
 EF, TF = ember.nn.functional, torch.nn.functional
 
 
 @pytest.fixture
-def two_threads(monkeypatch):
-    """Two threads, every GELU big enough to split, and a record of the splits (restored
-    after)."""
+def two_threads(split_everything):
+    """Two threads, every GELU big enough to split, and a record of the splits."""
     pytest.importorskip("numba")
-    previous = ember.get_num_threads()
-    seen = []
-    real = threads.split
-
-    def counting(fn, n, count):
-        seen.append((n, count))
-        return real(fn, n, count)
-
-    monkeypatch.setattr(gelu_kernels, "_SPLIT_SIZE", 0)
-    monkeypatch.setattr(gelu_kernels, "split", counting)
-    ember.set_num_threads(2)
-    try:
-        yield seen
-    finally:
-        ember.set_num_threads(previous)
+    return split_everything(gelu_kernels, "_SPLIT_SIZE")
 
 
 def _pair(*shape, seed, dtype=np.float32):

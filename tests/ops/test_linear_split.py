@@ -13,15 +13,9 @@ EF, TF = ember.nn.functional, torch.nn.functional
 
 
 @pytest.fixture
-def two_threads(monkeypatch):
-    """Two BLAS threads, and every product big enough to split (restored after)."""
-    previous = ember.get_num_threads()
-    monkeypatch.setattr(linalg, "_SPLIT_WORK", 0)
-    ember.set_num_threads(2)
-    try:
-        yield
-    finally:
-        ember.set_num_threads(previous)
+def two_threads(split_everything):
+    """Two threads, and every product big enough to split."""
+    split_everything(linalg, "_SPLIT_WORK", record=False)
 
 
 def _pair(*shape, seed, dtype=np.float32):

@@ -6,32 +6,18 @@ import pytest
 import torch
 
 import ember
-from ember.backend import activation_kernels, norm_kernels, threads
+from ember.backend import activation_kernels, norm_kernels
 
 EF, TF = ember.nn.functional, torch.nn.functional
 
 
 @pytest.fixture
-def two_threads(monkeypatch):
+def two_threads(split_everything):
     """Two threads, every batch norm and ReLU big enough to split, and a record of the
-    splits (restored after)."""
+    splits."""
     pytest.importorskip("numba")
-    previous = ember.get_num_threads()
-    seen = []
-    real = threads.split
-
-    def counting(fn, n, count):
-        seen.append((n, count))
-        return real(fn, n, count)
-
-    for module in (norm_kernels, activation_kernels):
-        monkeypatch.setattr(module, "_SPLIT_SIZE", 0)
-        monkeypatch.setattr(module, "split", counting)
-    ember.set_num_threads(2)
-    try:
-        yield seen
-    finally:
-        ember.set_num_threads(previous)
+    split_everything(norm_kernels, "_SPLIT_SIZE")
+    return split_everything(activation_kernels, "_SPLIT_SIZE")
 
 
 def _pair(*shape, seed, dtype=np.float32):

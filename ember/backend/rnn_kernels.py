@@ -23,7 +23,7 @@ import numpy as np
 from ember.backend.fast_math import exp32_reduced
 from ember.backend.kernel_helpers import helper, helper_kernel
 
-__all__ = ["add_rows", "lstm_step_backward", "lstm_step_forward"]
+__all__ = ["lstm_step_backward", "lstm_step_forward"]
 
 _f32 = np.float32
 
@@ -88,24 +88,6 @@ def lstm_step_backward(grad_h, dh_t, act, tc, c_prev, dc, d_gates):
     np.subtract(1, g * g, out=deriv[:, 2 * hs:3 * hs])
     d_gates *= deriv
     dc *= f
-
-
-def add_rows(out, index, rows):
-    """``out[index[k]] += rows[k]`` for every ``k``, in the order of ``k``.
-
-    The gradient of a table looked up by ``index`` (``LSTMSequenceFromTable``'s): 2,048
-    rows of 1,024 float32 into 65 took 0.2 ms compiled against 14 ms for a stable sort
-    and ``np.add.reduceat``, and 18 ms for ``np.add.at``, the NumPy path kept here.
-
-    Args:
-        out: ``(V, D)``, added into.
-        index: ``(K,)`` integers in ``[0, V)`` (the caller checks them).
-        rows: ``(K, D)``.
-    """
-    if _add_rows.ready() and out.dtype in (np.float32, np.float64) and out.dtype == rows.dtype:
-        _add_rows(out, index, rows)
-        return
-    np.add.at(out, index, rows)
 
 
 # ---- compiled loops ---------------------------------------------------------------------
@@ -180,11 +162,3 @@ def _backward(grad_h, dh_t, act, tc, c_prev, dc, d_gates):
             d_f[j] = cell * c_prev_row[j] * f * (1 - f)
             d_g[j] = cell * i * (1 - g * g)
             dc_row[j] = cell * f
-
-
-@_kernel
-def _add_rows(out, index, rows):
-    for k in range(index.shape[0]):
-        target, row = out[index[k]], rows[k]
-        for j in range(row.shape[0]):
-            target[j] += row[j]

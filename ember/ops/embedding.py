@@ -12,7 +12,7 @@ from ember._errors import fmt_shape, index_error, runtime_error, value_error
 from ember.autograd.grad_mode import no_grad
 from ember.autograd.node import Op
 from ember.autograd.traceable import traceable
-from ember.backend.compiled import kernel
+from ember.backend.index_kernels import add_rows
 from ember.tensor import Tensor
 
 # torch.embedding and torch.embedding_bag take the weight first: only the functional
@@ -44,45 +44,12 @@ class PutRows(Op):
         self.index, self.scale = index, scale
         out = np.zeros((rows,) + g.shape[index.ndim:], dtype=g.dtype)
         flat = _scaled(g, scale).reshape((index.size,) + out.shape[1:])
-        _add_rows(out, index.reshape(-1), flat)
+        add_rows(out, index.reshape(-1), flat)
         return out
 
     def backward(self, grad_out):
         return TakeRows.apply(grad_out, index=self.index, scale=self.scale,
                               grad_scale=self.scale)
-
-
-def _add_rows(out, index, rows):
-    """``out[index[i]] += rows[i]`` into zeros, each index's rows summed in their order.
-
-    Compiled: one pass adding each row where it goes (``_add_rows_compiled``). NumPy: one
-    stable sort and one ``np.add.reduceat`` instead of ``np.add.at``, which handles every
-    row on its own: on the ``lstm`` benchmark's embedding gradient (2048 rows of 64
-    float32 into 65), about 8x faster. ``reduceat`` pays ~0.7 us per run of equal indices:
-    the ``transformer`` benchmark's gradient (1024 rows of 128 float32 into 1000, ~640
-    distinct) took 0.57 ms, the compiled pass 0.03 ms.
-    """
-    if index.size == 0 or out.size == 0:
-        return
-    if out.dtype in (np.float32, np.float64) and rows.dtype == out.dtype \
-            and _add_rows_compiled.ready():
-        _add_rows_compiled(out.reshape(out.shape[0], -1), index.astype(np.intp, copy=False),
-                           np.ascontiguousarray(rows).reshape(index.size, -1))
-        return
-    order = np.argsort(index, kind="stable")
-    ordered = index[order]
-    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
-    out[ordered[starts]] = np.add.reduceat(rows[order], starts, axis=0)
-
-
-@kernel(error_model="numpy")
-def _add_rows_compiled(out, index, rows):
-    """``out[index[i], :] += rows[i, :]`` for each ``i`` in order (2-D ``out`` and ``rows``;
-    the indices already checked to be in range)."""
-    for i in range(index.size):
-        r = index[i]
-        for j in range(rows.shape[1]):
-            out[r, j] += rows[i, j]
 
 
 def _check_indices(op, input, rows):  # noqa: A002

@@ -1,5 +1,6 @@
-"""The embedding gradient's scatter-add (``PutRows``) on both paths, the compiled pass
-and NumPy's sort + reduceat, against PyTorch."""
+"""The embedding gradient's scatter-add (``PutRows``, through
+``ember.backend.index_kernels.add_rows``) on both paths, the compiled pass and NumPy's
+sort + reduceat, against PyTorch."""
 
 import numpy as np
 import pytest
@@ -7,13 +8,13 @@ import torch
 
 import ember
 from ember.backend import use_compiled_kernels
-from ember.ops import embedding as embedding_module
+from ember.backend import index_kernels
 
 EF, TF = ember.nn.functional, torch.nn.functional
 
 
 class _Counting:
-    """Stands in for ``_add_rows_compiled`` and counts its calls."""
+    """Stands in for the compiled ``_add_rows`` and counts its calls."""
 
     def __init__(self, real):
         self.real, self.calls = real, 0
@@ -32,8 +33,8 @@ def path(request, monkeypatch):
     on = request.param
     if on:
         pytest.importorskip("numba")
-    counting = _Counting(embedding_module._add_rows_compiled)
-    monkeypatch.setattr(embedding_module, "_add_rows_compiled", counting)
+    counting = _Counting(index_kernels._add_rows)
+    monkeypatch.setattr(index_kernels, "_add_rows", counting)
     previous = use_compiled_kernels(on)
     try:
         yield on, counting

@@ -38,7 +38,8 @@ from ember._errors import index_error, runtime_error
 from ember.autograd.engine import grad as _grad
 from ember.autograd.grad_mode import GradMode
 from ember.autograd.node import Op
-from ember.backend.rnn_kernels import add_rows, lstm_step_backward, lstm_step_forward
+from ember.backend.index_kernels import add_rows
+from ember.backend.rnn_kernels import lstm_step_backward, lstm_step_forward
 from ember.backend.threads import pieces, split
 from ember.ops.embedding import TakeRows
 from ember.ops.join import stack

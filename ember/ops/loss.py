@@ -11,7 +11,7 @@ the loss (the target's weight, plus the label-smoothing share of every class).
 Benchmark (float32 logits (256, 1000), forward + backward): 1.2x faster than
 log_softmax followed by nll_loss. With the exps kept for backward and the mean fused in
 (CPU time, one thread, (1024, 1000)): 1.7 ms against PyTorch's 1.8 ms (it was 3.0 ms).
-With float32 logits' exps and sums in one compiled pass (``_exp_rows32``), forward and
+With float32 logits' exps and sums in one compiled pass (``exp_rows32``), forward and
 backward of (1024, 1000) took 0.65 ms (1.26 ms before; one thread).
 """
 
@@ -23,8 +23,7 @@ from ember._errors import fmt_shape, index_error, runtime_error, shape_error, va
 from ember.autograd.grad_mode import GradMode
 from ember.autograd.node import Op
 from ember.autograd.traceable import traceable
-from ember.backend.fast_math import exp32_reduced
-from ember.backend.kernel_helpers import helper_kernel
+from ember.backend.loss_kernels import exp_rows32
 from ember.backend.threads import pieces, split
 from ember.tensor import Tensor
 
@@ -37,7 +36,7 @@ _REDUCTIONS = ("none", "mean", "sum")
 # gradient in pieces of rows on ember's threads (NumPy's ufuncs release the GIL). Measured
 # at 2 threads, forward and backward, float32: (1024, 1000) 1.26 ms -> 0.90 ms, (512,
 # 1000) and (1024, 500) 13-17% faster; (256, 1000) split took 1.28x as long. The compiled
-# float32 pass (``_exp_rows32``) does not split: it brought (1024, 1000) to 0.65 ms on one
+# float32 pass (``exp_rows32``) does not split: it brought (1024, 1000) to 0.65 ms on one
 # thread, and split it measured 0.92-1.38x that (what is left is mostly memory traffic).
 _SPLIT_SIZE = 400_000
 
@@ -253,10 +252,10 @@ def _row_pieces(x, axis):
 
 
 def _compiled_rows(x, axis):
-    """True when ``_exp_rows32`` computes the softmax of logits ``x`` (or, in backward,
+    """True when ``exp_rows32`` computes the softmax of logits ``x`` (or, in backward,
     computed the exps ``x``: C-contiguous like the logits, of their dtype and shape)."""
     return (x.dtype == np.float32 and x.ndim == 2 and axis == 1 and x.shape[1] > 0
-            and x.flags.c_contiguous and _exp_rows32.ready())
+            and x.flags.c_contiguous and exp_rows32.ready())
 
 
 def _softmax_parts(x, axis):
@@ -278,40 +277,11 @@ def _softmax_parts(x, axis):
 def _softmax_rows(x, top, exps, sums, compiled):
     """``_softmax_parts`` of C-contiguous (N, C) logits, into the given arrays."""
     np.maximum.reduce(x, axis=1, keepdims=True, out=top)
-    if compiled and _exp_rows32(x, top, exps, sums) == 0:
+    if compiled and exp_rows32(x, top, exps, sums) == 0:
         return
     # NumPy's passes: no compiled kernel, or a row with a NaN or an infinity.
     np.exp(np.subtract(x, top, out=exps), out=exps)
     np.add.reduce(exps, axis=1, keepdims=True, out=sums)
-
-
-# Flags that let the sum vectorize (reassociation) but keep NaN and infinity meaningful:
-# the kernel tests for them.
-@helper_kernel(fastmath={"reassoc", "nsz", "contract", "arcp"}, error_model="numpy")
-def _exp_rows32(x, top, exps, sums):
-    """``exps = exp(x - top)`` and its row sums for float32 (N, C) ``x``, one pass.
-
-    Returns how many rows it skipped: those whose maximum ``top`` is not finite (a NaN
-    or an infinity among the logits), left to NumPy, whose rules they follow. The
-    polynomial ``exp`` (``exp32_reduced``, ~2 ulp) vectorizes where calling libm's does
-    not: (1024, 1000) logits took 0.23 ms against 0.86 ms for NumPy's subtract, exp and
-    sum; (2048, 65) 0.04 ms against 0.15 ms.
-    """
-    skipped = 0
-    for i in range(x.shape[0]):
-        row, out, m = x[i], exps[i], top[i, 0]
-        if m - m != np.float32(0.0):  # m is NaN or infinite
-            skipped += 1
-            continue
-        total = np.float32(0.0)
-        for j in range(row.size):
-            t = row[j] - m  # <= 0; -inf for a -inf logit, whose exp is 0
-            e = exp32_reduced(max(t, np.float32(-87.0)))
-            e = e if t > np.float32(-87.0) else np.float32(0.0)
-            out[j] = e
-            total += e
-        sums[i, 0] = total
-    return skipped
 
 
 def _scale_rows(grad, axis, factor, index, on_target, per_class):

@@ -217,12 +217,13 @@ def test_second_order_gradients_match_torch(batch_first):
 
 
 @pytest.fixture
-def split_rows(monkeypatch):
+def split_rows(split_everything, monkeypatch):
     """Two BLAS threads and no size thresholds: the time loops run as two halves of the
-    batch, one per thread, and the large products as pieces of their rows. Yields the
+    batch, one per thread, and the large products as pieces of their rows. Returns the
     list of piece counts the time loops were run in."""
     from ember.nn.modules import _lstm_seq
 
+    split_everything(_lstm_seq, "_SPLIT_STEP_WORK", "_SPLIT_PRODUCT_WORK", record=False)
     counts = []
     real_over_rows = _lstm_seq._over_rows
 
@@ -230,17 +231,8 @@ def split_rows(monkeypatch):
         counts.append(count)
         return real_over_rows(fn, rows, count)
 
-    monkeypatch.setattr(_lstm_seq, "_SPLIT_STEP_WORK", 0)
-    monkeypatch.setattr(_lstm_seq, "_SPLIT_PRODUCT_WORK", 0)
     monkeypatch.setattr(_lstm_seq, "_over_rows", spy)
-    previous, adaptive = ember.get_num_threads(), ember.adaptive_threads_enabled()
-    ember.set_adaptive_threads(False)  # a busy machine must not take the second thread away
-    ember.set_num_threads(2)
-    try:
-        yield counts
-    finally:
-        ember.set_num_threads(previous)
-        ember.set_adaptive_threads(adaptive)
+    return counts
 
 
 @pytest.mark.parametrize("with_state", [False, True])
@@ -333,25 +325,24 @@ def test_from_table_matches_torch_embedding_and_lstm(kernels, dtype, batch_first
 @pytest.mark.parametrize("batch_first", [False, True])
 def test_from_table_equals_lstm_of_the_lookup(kernels, batch_first, reverse):
     """Reversed too (torch's LSTM has no one-direction reverse to compare with)."""
-    t_emb, t_lstm, index, states, grads = _table_case("float64", batch_first, 22)
+    _assert_table_equals_lookup("float64", batch_first, reverse, seed=22)
+
+
+def _assert_table_equals_lookup(dtype, batch_first, reverse, seed):
+    """``LSTMSequenceFromTable`` and an LSTM of the embedding lookup: equal outputs and
+    gradients of every leaf."""
+    t_emb, t_lstm, index, states, grads = _table_case(dtype, batch_first, seed)
     results = []
     for from_table in (True, False):
         outs, leaves = _table_run(t_emb, t_lstm, index, states, reverse, from_table)
         ember.autograd.backward(list(outs), [ember.tensor(g) for g in grads])
         results.append(list(outs) + [t.grad for t in leaves])
     for i, (a, b) in enumerate(zip(*results)):
-        assert_close(a, b, "float64", f"result {i}")
+        assert_close(a, b, dtype, f"result {i}")
 
 
 def test_from_table_split_over_threads_equals_lstm_of_the_lookup(kernels, split_rows):
-    t_emb, t_lstm, index, states, grads = _table_case("float32", True, 23)
-    results = []
-    for from_table in (True, False):
-        outs, leaves = _table_run(t_emb, t_lstm, index, states, False, from_table)
-        ember.autograd.backward(list(outs), [ember.tensor(g) for g in grads])
-        results.append(list(outs) + [t.grad for t in leaves])
-    for i, (a, b) in enumerate(zip(*results)):
-        assert_close(a, b, "float32", f"result {i}")
+    _assert_table_equals_lookup("float32", True, False, seed=23)
     assert split_rows == [2] * 4
 
 

@@ -49,9 +49,9 @@ class _State:
     enabled = True
     started = False
     limit = None  # cores this process can have, from the latest samples; None: no limit
-    applied = None  # the limit the BLAS count was last set for
-    requested = None  # the BLAS count to use when nothing limits it
-    blas_set = None  # the BLAS count this module last set (to notice a user's change)
+    applied = None  # the limit the thread count was last set for
+    requested = None  # the thread count to use when nothing limits it
+    count_set = None  # the thread count this module last set (to notice a user's change)
 
 
 def set_num_threads(n):
@@ -59,7 +59,7 @@ def set_num_threads(n):
     while the machine has the cores free, fewer while other processes hold them (see
     ``set_adaptive_threads``)."""
     _threads.set_num_threads(n)
-    _State.requested = _State.blas_set = int(n)
+    _State.requested = _State.count_set = int(n)
     _State.applied = None  # the next safe point applies the current limit to ``n``
 
 
@@ -68,12 +68,12 @@ def set_adaptive_threads(enabled):
     keep exactly what ``ember.set_num_threads`` set (``False``)."""
     _State.enabled = bool(enabled)
     if not enabled and _State.requested is not None:
-        _threads.set_blas_threads(_State.requested)  # what the user asked for, restored
-        _State.applied = _State.blas_set = None
+        _threads.set_thread_count(_State.requested)  # what the user asked for, restored
+        _State.applied = _State.count_set = None
 
 
 def adaptive_threads_enabled():
-    """Whether the BLAS thread count follows the cores other processes leave free."""
+    """Whether the thread count follows the cores other processes leave free."""
     return _State.enabled
 
 
@@ -104,12 +104,12 @@ def _changed():
 
 def _apply(limit):
     current = _threads.get_num_threads()
-    if _State.requested is None or current != _State.blas_set:
+    if _State.requested is None or current != _State.count_set:
         _State.requested = current  # the user's (or OpenBLAS's) count, set since our last
     wanted = _State.requested if limit is None else min(_State.requested, limit)
     if wanted != current:
-        _threads.set_blas_threads(wanted)
-    _State.applied, _State.blas_set = limit, wanted
+        _threads.set_thread_count(wanted)
+    _State.applied, _State.count_set = limit, wanted
 
 
 def _start():

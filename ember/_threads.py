@@ -5,9 +5,9 @@ NumPy loaded, found among the shared objects this process has loaded (NumPy's wh
 bundle OpenBLAS under a prefixed name). PyTorch users call ``torch.set_num_threads`` for
 the same reason.
 
-ember runs its threads itself: OpenBLAS is kept at one thread, and the ops whose work
-splits (convolutions over a batch, large products by rows) run pieces on ember's pool
-(``ember.backend.threads``), each piece a one-thread product. OpenBLAS's own threads spin
+ember runs its threads itself: in training OpenBLAS is kept at one thread, and the ops
+whose work splits (convolutions over a batch, large products by rows) run pieces on
+ember's pool (``ember.backend.threads``), each piece a one-thread product. OpenBLAS's own threads spin
 for a while after every parallel product; the pool's second thread then shares its core
 with a spinner, and when another process holds a core, a two-thread product can take
 10-50x longer than a one-thread one. Measured on LeNet's training step (2 cores, idle):
@@ -23,8 +23,8 @@ import ctypes
 import os
 import warnings
 
-__all__ = ["blas_library_threads", "get_num_threads", "products_for", "set_blas_threads",
-           "set_library_threads", "set_num_threads", "use_blas_threads"]
+__all__ = ["blas_library_threads", "get_num_threads", "products_for", "set_library_threads",
+           "set_num_threads", "set_thread_count", "use_blas_threads"]
 
 _SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads_64_",
             "openblas_set_num_threads64_", "openblas_set_num_threads")
@@ -76,10 +76,10 @@ def set_num_threads(n):
         _Blas.warned = True
         warnings.warn("set_num_threads: NumPy's BLAS library is not OpenBLAS or was not "
                       "found; its own thread count is unchanged", RuntimeWarning, stacklevel=2)
-    set_blas_threads(n)
+    set_thread_count(n)
 
 
-def set_blas_threads(n):
+def set_thread_count(n):
     """``set_num_threads`` with no checks or warning (``ember._cpu_share`` adapts with it)."""
     _Blas.threads = int(n)
     set_library_threads(n if _Blas.own_threads or _Blas.inference else 1)
@@ -89,7 +89,7 @@ def get_num_threads():
     """The number of threads ember's heavy ops use (at first OpenBLAS's, or the CPUs)."""
     if _Blas.threads is None:
         found = _find()
-        set_blas_threads(int(found[1]()) if found else (os.cpu_count() or 1))
+        set_thread_count(int(found[1]()) if found else (os.cpu_count() or 1))
     return _Blas.threads
 
 
@@ -99,7 +99,7 @@ def use_blas_threads(enabled):
     previous = _Blas.own_threads
     threads = get_num_threads()
     _Blas.own_threads = bool(enabled)
-    set_blas_threads(threads)
+    set_thread_count(threads)
     return previous
 
 
@@ -107,18 +107,19 @@ def products_for(inference):
     """Give OpenBLAS ember's threads while products run for inference, one while training.
 
     NOTE [inference products]: an inference call's products are too small to split on
-    ember's pool (handing a piece over costs about 40 us), but OpenBLAS's own threads
-    still halve them: the 64-token ``infer-transformer`` call took 1.57 ms with OpenBLAS at
-    one thread and 1.15 ms at two (PyTorch 1.00 ms). In training, OpenBLAS's threads keep
-    spinning after each product and take the core the pool's pieces need (LeNet's step:
-    4.7 ms at one OpenBLAS thread, 7.0 ms at two). ``Linear`` and ``matmul`` call this with
-    ``not GradMode.enabled`` before an unsplit product; it changes OpenBLAS only when the
+    ember's pool (a split costs 8 us empty, 30 us around a (64, 256) @ (256, 256)
+    product), but OpenBLAS's own threads still halve them: the 64-token
+    ``infer-transformer`` call took 1.57 ms with OpenBLAS at one thread and 1.15 ms at two
+    (PyTorch 1.00 ms). In training, OpenBLAS's threads keep spinning after each product
+    and take the core the pool's pieces need (LeNet's step: 4.7 ms at one OpenBLAS thread,
+    7.0 ms at two). ``Linear``'s forward calls this with ``not GradMode.enabled`` before an
+    unsplit product (ember/ops/linalg.py ``_product``); it changes OpenBLAS only when the
     mode changes.
     """
     if inference is _Blas.inference:
         return
     _Blas.inference = inference
-    set_blas_threads(get_num_threads())
+    set_thread_count(get_num_threads())
 
 
 def set_library_threads(n):

@@ -49,9 +49,9 @@ def split_everything(monkeypatch):
     ember.set_num_threads(2)
     seen = []
 
-    def counting(fn, n, count, *rest):
+    def counting(fn, n, count, *rest, **options):
         seen.append((n, count))
-        return threads.split(fn, n, count, *rest)
+        return threads.split(fn, n, count, *rest, **options)
 
     def force(module, *thresholds, record=True):
         for name in thresholds:

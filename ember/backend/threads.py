@@ -21,11 +21,13 @@ import itertools
 import os
 import queue
 import threading
+from time import perf_counter
 from typing import ClassVar
 
 import numpy as np
 
 from ember._threads import blas_library_threads, get_num_threads, set_library_threads
+from ember.backend import split_gain
 from ember.backend.compiled import kernel
 
 __all__ = ["pieces", "split", "splitting"]
@@ -121,14 +123,15 @@ def pieces(n, work, min_work):
     """How many pieces to cut ``n`` items into: 1 unless ``work`` is at least ``min_work``.
 
     ``work`` is the op's size in any unit the caller's threshold is measured in; the count
-    is at most ``n`` and the number of threads ``ember.set_num_threads`` set.
+    is at most ``n`` and the number of threads ``ember.set_num_threads`` set; 1 while
+    splits are paused because they stopped paying (``ember.backend.split_gain``).
     """
-    if n < 2 or work < min_work or _Pool.active:
+    if n < 2 or work < min_work or _Pool.active or not split_gain.paying():
         return 1
     return min(n, get_num_threads())
 
 
-def split(fn, n, count, per_thread=_PIECES_PER_THREAD):
+def split(fn, n, count, per_thread=_PIECES_PER_THREAD, weights=None):
     """``fn(lo, hi)`` over contiguous ranges covering ``range(n)``, on ``count`` threads.
 
     Returns the results in the ranges' order. ``fn`` must be safe to run in threads (its
@@ -136,7 +139,9 @@ def split(fn, n, count, per_thread=_PIECES_PER_THREAD):
     calling thread; an exception in any range is raised here once every thread stopped.
     ``per_thread`` ranges per thread (1 where each range has a fixed cost, such as a
     product packing its shared operand: a (128, 784) @ (784, 512) product split by
-    columns ran in 0.60 ms as 2 ranges, 0.62 as 4; by rows 0.63 and 0.77).
+    columns ran in 0.60 ms as 2 ranges, 0.62 as 4; by rows 0.63 and 0.77). ``weights``:
+    each item's share of the work where the items differ (the pool measures what a split
+    gains from the share the calling thread ran, see ``ember.backend.split_gain``).
     """
     if count <= 1:
         return [fn(0, n)]
@@ -145,20 +150,23 @@ def split(fn, n, count, per_thread=_PIECES_PER_THREAD):
     results, errors = [None] * total, []
     order = itertools.count()  # next() on it is atomic under the GIL
 
-    def drain():
+    def drain(mine=None):
         for i in order:
             if i >= total or errors:
                 return
+            if mine is not None:
+                mine.append(i)
             try:
                 results[i] = fn(bounds[i], bounds[i + 1])
             except BaseException as error:  # noqa: BLE001 - re-raised in the caller
                 errors.append(error)
                 return
 
-    library, dones = blas_library_threads(), []
+    library, dones, mine = blas_library_threads(), [], []
     if library > 1:
         set_library_threads(1)
     _Pool.active = True
+    start = perf_counter()
     try:
         for tasks, flag, finished in _workers(count - 1):
             done = threading.Lock()
@@ -167,7 +175,9 @@ def split(fn, n, count, per_thread=_PIECES_PER_THREAD):
             tasks.put((drain, done))
             flag[0] = 1  # after the put: a spinning worker then finds the task queued
             dones.append((done, finished))
-        drain()
+        began = perf_counter()
+        drain(mine)
+        busy = perf_counter() - began
     finally:
         for done, finished in dones:
             # Spin (GIL released, yielding the core) for the worker's last piece before
@@ -179,4 +189,13 @@ def split(fn, n, count, per_thread=_PIECES_PER_THREAD):
             set_library_threads(library)
     if errors:
         raise errors[0]
+    split_gain.observe(perf_counter() - start, busy, _share(mine, bounds, n, weights))
     return results
+
+
+def _share(mine, bounds, n, weights):
+    """The share of the work in the ranges ``mine`` (indices into ``bounds``)."""
+    if weights is None:
+        return sum(bounds[i + 1] - bounds[i] for i in mine) / n
+    total = sum(weights)
+    return sum(sum(weights[bounds[i]:bounds[i + 1]]) for i in mine) / total if total else 0

@@ -115,7 +115,9 @@ def _products(pairs, work, inference=False):
             else:
                 np.matmul(a, b[:, lo:hi], out=out[:, lo:hi])
 
-    split(run, len(tasks), count, per_thread=len(tasks) // count)
+    weights = [(hi - lo) * a.shape[1] * (b.shape[1] if by_rows else a.shape[0])
+               for a, b, _, by_rows, lo, hi in tasks]
+    split(run, len(tasks), count, per_thread=len(tasks) // count, weights=weights)
     return outs
 
 

@@ -88,15 +88,17 @@ def test_products_split_into_one_block_per_thread(two_threads, monkeypatch):
     calls = []
     real = threads.split
 
-    def counting(fn, n, count, per_thread):
-        calls.append((n, count, per_thread))
-        return real(fn, n, count, per_thread)
+    def counting(fn, n, count, per_thread, weights):
+        calls.append((n, count, per_thread, weights))
+        return real(fn, n, count, per_thread, weights)
 
     monkeypatch.setattr(linalg, "split", counting)
     x, _ = _pair(8, 5, seed=12)
     w, _ = _pair(6, 5, seed=13)
     EF.linear(x, w).sum().backward()
-    assert calls == [(2, 2, 1), (4, 2, 2)]
+    # Each task weighs its multiply-adds: x (8,5) @ w.T (5,6) by rows, 4x5x6 a half;
+    # g (8,6) @ w (6,5) by rows, 4x6x5; g.T (6,8) @ x (8,5) by rows, 3x8x5.
+    assert calls == [(2, 2, 1, [120, 120]), (4, 2, 2, [120, 120, 120, 120])]
 
 
 @pytest.mark.parametrize("needs", ["x", "w"])

@@ -1,0 +1,68 @@
+"""Whether splitting an op over ember's threads still pays, measured on the splits themselves.
+
+The virtual machines ember is measured on have phases, minutes long, in which a second
+thread adds little or nothing: one thread computes at its usual speed, but two threads
+together get far less than twice as much done, and no other process in the machine is
+busy (so ``ember._cpu_share`` sees nothing to adapt to). Measured on the ``mlp`` step in one
+process, alternating every 30 steps: 255 steps/s at one thread throughout, 390 at two in
+the fast phase and 205-220 at two in the slow one, where splitting costs a fifth of the
+speed (PyTorch's two threads dropped from 370 to 270 in the same phase).
+
+So every split measures what it gained. The calling thread times the pieces it ran itself
+and knows what share of the work they were; at its speed, the whole op would have taken
+``busy / share`` on one thread. Over a window of splits, the sum of these estimates against
+the sum of the splits' wall times is the gain of splitting. Below ``MIN_GAIN`` the pool
+stops splitting for ``PAUSE`` seconds, then measures again. In the fast phase the gain is
+1.5-1.9 and nothing changes. When the two threads merely share one core's arithmetic, the
+calling thread's own pieces run slower too, the estimate stays high and splitting goes on,
+which is right: it still gains a little.
+
+It follows ``ember.set_adaptive_threads``: with adaptation off, splits always run.
+"""
+
+from time import perf_counter
+
+from ember._cpu_share import adaptive_threads_enabled
+
+__all__ = ["observe", "paying"]
+
+WINDOW = 0.05  # seconds of split wall time judged at once
+MIN_GAIN = 1.15  # below this, two threads do the work slower than one would
+PAUSE = 1.0  # seconds without splits after a window that did not pay
+
+
+class _Window:
+    serial = 0.0  # the window's splits' estimated one-thread times
+    wall = 0.0  # and their wall times
+    paused_until = None  # perf_counter() time to split again; None while splitting
+
+
+def paying():
+    """False while splits are paused because the last window of them did not pay."""
+    until = _Window.paused_until
+    if until is None:
+        return True
+    if perf_counter() < until and adaptive_threads_enabled():
+        return False
+    _Window.paused_until = None
+    return True
+
+
+def observe(wall, busy, share):
+    """Record one split: ``wall`` seconds in all, of which the calling thread spent
+    ``busy`` running pieces that were ``share`` (0-1] of the op's work."""
+    if share <= 0 or not adaptive_threads_enabled():
+        return
+    window = _Window
+    window.serial += busy / share
+    window.wall += wall
+    if window.wall >= WINDOW:
+        if window.serial < MIN_GAIN * window.wall:
+            window.paused_until = perf_counter() + PAUSE
+        window.serial = window.wall = 0.0
+
+
+def reset():
+    """Forget the current window and any pause (tests)."""
+    _Window.serial = _Window.wall = 0.0
+    _Window.paused_until = None

@@ -1,0 +1,75 @@
+"""``ember.backend.split_gain``: the pool stops splitting while a second thread does not
+pay, starts again after a pause, and always splits with adaptation off."""
+
+import threading
+import time
+
+import pytest
+
+import ember
+from ember.backend import split_gain, threads
+
+
+@pytest.fixture
+def measuring(split_everything, monkeypatch):
+    """Two threads, adaptation on (so splits are judged), every split judged at once."""
+    monkeypatch.setattr(split_gain, "WINDOW", 0.0)
+    threads.split(lambda lo, hi: hi, 2, 2)  # the pool's start-up (threads, spin kernel)
+    split_gain.reset()
+    ember.set_adaptive_threads(True)
+    try:
+        yield
+    finally:
+        ember.set_adaptive_threads(False)
+        split_gain.reset()
+
+
+def _one_piece_each(worker_seconds, caller_seconds):
+    """A split into two ranges that the calling thread and a worker run one each."""
+    both = threading.Barrier(2, timeout=10)
+
+    def piece(lo, hi):
+        both.wait()
+        on_worker = threading.current_thread().name.startswith("ember-worker")
+        time.sleep(worker_seconds if on_worker else caller_seconds)
+        return hi
+
+    threads.split(piece, 2, 2, per_thread=1)
+
+
+def test_a_slow_second_thread_pauses_splits_until_the_pause_ends(measuring, monkeypatch):
+    monkeypatch.setattr(split_gain, "PAUSE", 0.2)
+    assert threads.pieces(100, 10, 1) == 2
+    _one_piece_each(worker_seconds=0.1, caller_seconds=0.001)  # one thread: ~0.002 s
+    assert threads.pieces(100, 10, 1) == 1
+    time.sleep(0.25)
+    assert threads.pieces(100, 10, 1) == 2
+
+
+def test_balanced_pieces_keep_splitting(measuring):
+    _one_piece_each(worker_seconds=0.03, caller_seconds=0.03)  # one thread: ~0.06 s
+    assert threads.pieces(100, 10, 1) == 2
+
+
+def test_without_adaptation_splits_never_pause(measuring):
+    _one_piece_each(worker_seconds=0.1, caller_seconds=0.001)
+    assert threads.pieces(100, 10, 1) == 1
+    ember.set_adaptive_threads(False)
+    assert threads.pieces(100, 10, 1) == 2
+
+
+def test_weights_give_the_callers_share(measuring, monkeypatch):
+    seen = []
+    monkeypatch.setattr(split_gain, "observe", lambda wall, busy, share: seen.append(share))
+    # One range per thread, the calling thread's item weighing 3 of 4 or 1 of 4.
+    both = threading.Barrier(2, timeout=10)
+    ranges = []
+
+    def piece(lo, hi):
+        both.wait()
+        if not threading.current_thread().name.startswith("ember-worker"):
+            ranges.append(lo)
+        return hi
+
+    threads.split(piece, 2, 2, per_thread=1, weights=[3, 1])
+    assert seen == [0.75 if ranges == [0] else 0.25]

@@ -24,6 +24,11 @@ output positions, so the copy reads the input row by row.
   a gemm to columns and col2im, which adds them back with one strided add per kernel
   position (``prod(K)`` adds over output-sized arrays).
 
+2-D convolutions with few channels (ResNet-8's 16- and 32-channel layers) skip the
+columns: ``conv``, ``conv_weight`` and, for stride 1 as a ``conv`` with the flipped kernel,
+``conv_transpose`` run as one small BLAS product per kernel tap and block of positions
+(``ember.backend.conv_kernels.shifted_conv2d``; rules in ``_shifted``).
+
 With ember at several threads, ``conv``, ``conv_weight`` and ``conv_transpose`` of at least
 ``_SPLIT_WORK`` multiply-adds cut the batch into pieces run on ember's threads
 (``ember.backend.threads``), each piece one of the paths above at one BLAS thread;
@@ -39,7 +44,15 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ember._threads import blas_library_threads
-from ember.backend.conv_kernels import col2im2d, col2im_channels_last
+from ember.backend.conv_kernels import (
+    SMALL_PRODUCT,
+    ShiftedGrid,
+    col2im2d,
+    col2im_channels_last,
+    shifted_conv2d,
+    shifted_conv2d_weight,
+    shifted_products_available,
+)
 from ember.backend.threads import pieces, split
 
 __all__ = ["col2im", "conv", "conv_transpose", "conv_weight", "im2col", "out_size", "pad",
@@ -156,9 +169,39 @@ def _with_bias(x, op, bias, *args, out=None):
     return out
 
 
+# 2-D convolutions with few channels run as shifted products, with no columns (NOTE
+# [shifted products] in ember.backend.conv_kernels), where that measured faster (float32,
+# one thread, CPU time against the column paths): ResNet-8's 16-channel 3x3 conv on 32x32
+# 0.54x forward, 0.58x input gradient, 0.56x weight gradient; its 32-channel one on 16x16
+# 0.83x, 0.84x, 0.69x; its 16-to-32-channel one of stride 2 0.88x forward, 0.94x weight
+# gradient (its input gradient, of stride 2, is no conv); LeNet's conv(6, 16, 5) 0.63x
+# input gradient, 0.81x weight gradient. With 64 channels (8x8) they ran 1.05-1.25x
+# slower: bigger products than the small-matrix kernels take and a grid with 27% extra
+# positions; with fewer input channels than these, the forward and weight products are
+# too thin (LeNet's forward: 1.1x, on a grid of twice its outputs).
+_SHIFTED_PRODUCT = 1024  # at most C_in * C_out
+_SHIFTED_STRIDE = 2  # at most this stride
+_SHIFTED_FORWARD = (16, 1.2)  # at least this many input channels, at most this many
+_SHIFTED_WEIGHT = (6, 2.0)  # grid positions per output (ShiftedGrid.waste)
+
+
+def _shifted(x, c_out, ksize, stride, pads, dilation, groups, limits):
+    """Whether shifted products should run a conv of ``x`` (``limits``: see above)."""
+    c = x.shape[1]
+    if (c < limits[0] or c * c_out > _SHIFTED_PRODUCT or groups != 1 or len(ksize) != 2
+            or ksize[0] * ksize[1] == 1 or max(stride) > _SHIFTED_STRIDE
+            or not shifted_products_available(x.dtype)):
+        return False
+    grid = ShiftedGrid(x.shape[0], x.shape[2:], ksize, stride, pads, dilation)
+    return grid.fits() and grid.waste() <= limits[1]
+
+
 def _conv(x, w, stride, pads, dilation, groups, out=None):
     """``conv`` in the calling thread, into ``out`` if given."""
-    if groups == 1 and w.ndim == 4 and x.shape[1] >= 16 and w.shape[2] * w.shape[3] > 1:
+    if _shifted(x, w.shape[0], w.shape[2:], stride, pads, dilation, groups, _SHIFTED_FORWARD):
+        return shifted_conv2d(x, w, stride, pads, dilation, out)
+    if groups == 1 and w.ndim == 4 and w.shape[2] * w.shape[3] > 1 and _channels_last_wins(
+            x, w, stride, pads, dilation):
         return _conv_channels_last(x, w, stride, pads, dilation, out)
     view, osize = windows(x, w.shape[2:], stride, pads, dilation)
     n, c_out = x.shape[0], w.shape[0]
@@ -205,6 +248,41 @@ def _windows_channels_last(x, ksize, stride, pads, dilation, osize):
     return np.ndarray((n,) + tuple(osize) + tuple(ksize) + (c,), xp.dtype, xp, 0, strides)
 
 
+def _channels_last_wins(x, w, stride, pads, dilation):
+    """Whether ``_conv_channels_last`` should run a 2-D conv of ``x``.
+
+    Its columns copy runs of ``KW * C`` values where the planar ones copy runs of ``OW``:
+    with 16 channels or more, or runs at least twice as long on a batch (LeNet's conv(6,
+    16, 5) on 14x14: 0.78x the time at 64 images, 0.89x at 2, 0.98x at 1; float32, one
+    thread). A tiny weight (under 1024 values) keeps the planar columns, which a compiled
+    plan keeps for the weight's gradient (``ember.jit.array_conv``).
+    """
+    n, c = x.shape[:2]
+    if c >= 16:
+        return True
+    if n < 2 or w.size < 1024:
+        return False
+    ow = out_size(x.shape[3:], w.shape[3:], stride[1:], pads[1:], dilation[1:])[0]
+    return w.shape[3] * c >= 2 * ow
+
+
+# Products of the channels-last columns stay at most SMALL_PRODUCT multiply-adds, run by
+# OpenBLAS's small-matrix kernels (see ember.backend.conv_kernels), when that leaves each
+# at least this many rows: LeNet's conv(6, 16, 5) ran 0.85x the time in products of 416
+# rows; ResNet-8's strided 3x3 convs (54-217 rows) ran as fast as in one product.
+_SMALL_ROWS = 256
+
+
+def _rows_product(cols, wm, out):
+    """``cols @ wm`` into ``out``, in products of at most SMALL_PRODUCT multiply-adds."""
+    rows = SMALL_PRODUCT // wm.size
+    if rows < _SMALL_ROWS:
+        np.matmul(cols, wm, out=out)
+        return
+    for i in range(0, cols.shape[0], rows):
+        np.matmul(cols[i:i + rows], wm, out=out[i:i + rows])
+
+
 def _conv_channels_last(x, w, stride, pads, dilation, out=None):
     """2-D ``conv`` as gemms ``(samples*OH*OW, KH*KW*C) @ (KH*KW*C, C_out)``.
 
@@ -222,7 +300,7 @@ def _conv_channels_last(x, w, stride, pads, dilation, out=None):
     step = _chunk(n, oh * ow * wm.shape[0] * x.itemsize)
     for i in range(0, n, step):
         cols = view[i:i + step].reshape(-1, wm.shape[0])
-        np.matmul(cols, wm, out=rows[i:i + step].reshape(-1, c_out))
+        _rows_product(cols, wm, rows[i:i + step].reshape(-1, c_out))
     return _to_planar(rows.reshape(n, oh, ow, c_out), out)
 
 
@@ -253,10 +331,13 @@ def _conv_transpose(y, w, stride, pads, dilation, groups, size, out=None):
     ksize = w.shape[2:]
     c_out = w.shape[1] * groups
     nd, c_in_g, c_out_g = len(ksize), c_in // groups, c_out // groups
+    flipped = _flipped_pads(y.shape[2:], ksize, stride, pads, dilation, size)
+    if flipped is not None and _shifted(y, c_out, ksize, stride, flipped, dilation, groups,
+                                        _SHIFTED_FORWARD):
+        return _conv_flipped(y, w, flipped, dilation, groups, out)
     if (nd == 2 and groups == 1 and c_out >= 4 and ksize[0] * ksize[1] > 1
             and col2im_channels_last.ready()):
         return _conv_transpose_channels_last(y, w, stride, pads, dilation, size, out)
-    flipped = _flipped_pads(y.shape[2:], ksize, stride, pads, dilation, size)
     if flipped is not None and c_in <= 2 * c_out:
         return _conv_flipped(y, w, flipped, dilation, groups, out)
     if nd == 2 and col2im2d.ready():
@@ -377,6 +458,8 @@ def _conv_weight(x, g, ksize, stride, pads, dilation, groups):
         cols, osize = im2col(x, ksize, stride, pads, dilation, groups)
         g4 = g.reshape(n, groups, c_out // groups, math.prod(osize))
         return np.matmul(g4, cols.swapaxes(-1, -2)).sum(0).reshape(wshape)
+    if _shifted(x, c_out, ksize, stride, pads, dilation, groups, _SHIFTED_WEIGHT):
+        return shifted_conv2d_weight(x, g, ksize, stride, pads, dilation)
     if groups == 1 and len(ksize) == 2 and math.prod(g.shape[2:]) <= 128:
         return _conv_weight_channels_last(x, g, ksize, stride, pads, dilation)
     # Otherwise samples and positions side by side as one long inner dim: one tall gemm

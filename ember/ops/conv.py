@@ -8,12 +8,13 @@ differentiation, each one's backward made of the others (gradients of any order)
   ``conv_transpose*d``);
 - ``ConvWeight(x, g)``: its adjoint in ``w`` (the gradient of the weight).
 
-The kernels are im2col + BLAS matmuls, channels-last where that helps, and a compiled
-col2im (``ember.ops._im2col``). Benchmark, forward + backward in float32 on one thread
-(CPU time, best of 15), as a multiple of PyTorch 2.13's time: LeNet's conv(6, 16, 5) on
-64x6x14x14 1.5x, ResNet-8's 3x3 convs 16->16 on 32x16x32x32 2.5x, 32->32 on 16x16 1.8x,
-64->64 on 8x8 1.5x; LeNet's first conv(1, 6, 5) (no input gradient) 0.3x. Most of the
-rest is OpenBLAS's sgemm on these narrow shapes (16-64 output channels).
+The kernels are im2col + BLAS matmuls, channels-last where that helps, a compiled
+col2im, and for convs of stride 1 or 2 with few channels one small BLAS product per tap
+with no columns (``ember.ops._im2col``). Benchmark, forward + backward in float32 on one
+thread (CPU time, median of 21 runs interleaved with PyTorch's), as a multiple of PyTorch
+2.13's time: LeNet's conv(6, 16, 5) on 64x6x14x14 1.18x, ResNet-8's 3x3 convs 16->16 on
+32x16x32x32 1.08x, 32->32 on 16x16 1.27x, 64->64 on 8x8 1.30x, 16->32 with stride 2
+1.06x; LeNet's first conv(1, 6, 5) (no input gradient) 0.88x (a busy machine: 5-10%).
 """
 
 import collections

@@ -10,12 +10,16 @@ does both in one pass (used when the gradient need not be differentiable again).
 Arguments are 1-D contiguous arrays of one float dtype (float32 or float64; see
 ``flat_float``); the caller keeps NumPy's path for everything else. ``in_pieces`` runs a
 kernel over ranges of such arrays on ember's threads when they are large.
+
+``relu_inplace`` is the forward of ``relu_``: with one array argument its loop
+vectorizes, while ``relu_forward(x, x)`` does not (Numba cannot assume two arguments
+apart): on a float32 ``(32, 16, 32, 32)`` array, one thread, 32 us against 176.
 """
 
 from ember.backend.compiled import kernel
 from ember.backend.threads import pieces, split
 
-__all__ = ["flat_float", "in_pieces", "relu_forward", "relu_grad", "relu_slope"]
+__all__ = ["flat_float", "in_pieces", "relu_forward", "relu_grad", "relu_inplace", "relu_slope"]
 
 # Arrays of at least this many elements run in pieces on ember's threads (the kernels
 # release the GIL). The loops run near memory speed, so a split pays only on large arrays
@@ -30,6 +34,14 @@ def relu_forward(x, out):
     for i in range(x.size):
         v = x[i]
         out[i] = 0 if v <= 0 else v
+
+
+@kernel(error_model="numpy")
+def relu_inplace(x):
+    """``x = max(x, 0)``, nan kept."""
+    for i in range(x.size):
+        v = x[i]
+        x[i] = 0 if v <= 0 else v
 
 
 @kernel(error_model="numpy")

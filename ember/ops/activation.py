@@ -15,10 +15,16 @@ from ember._dtype import get_default_dtype
 from ember._errors import runtime_error, shape_error, value_error
 from ember.autograd.grad_mode import GradMode
 from ember.autograd.node import Op
-from ember.backend.activation_kernels import (flat_float, in_pieces, relu_forward, relu_grad,
-                                              relu_slope)
+from ember.backend.activation_kernels import (
+    flat_float,
+    in_pieces,
+    relu_forward,
+    relu_grad,
+    relu_inplace,
+    relu_slope,
+)
 from ember.ops import _smooth
-from ember.ops._inplace import apply_inplace
+from ember.ops._inplace import apply_inplace, overwrite
 from ember.ops.arithmetic import Mul
 from ember.ops.shape import norm_dim
 from ember.ops.views import narrow
@@ -63,20 +69,29 @@ def _run(op, name, input, inplace, **params):  # noqa: A002
 # ---- piecewise linear ---------------------------------------------------------------------
 
 class Relu(Op):
-    """``max(x, 0)``; float32/float64 run compiled (``ember.backend.activation_kernels``)."""
+    """``max(x, 0)``; float32/float64 run compiled (``ember.backend.activation_kernels``).
 
-    def forward(self, x):
-        self.save_inputs(0)
+    Backward needs only where the output is positive (where ``x`` is), so it saves the
+    output, as PyTorch does: ``relu_`` then overwrites ``x`` in place without keeping its
+    old values (NOTE [in-place without a snapshot] in ``ember/ops/_inplace.py``).
+    """
+
+    def forward(self, x, into=False):
+        """``into``: write the result into ``x`` (``relu_``)."""
+        self.save_outputs()
+        out = x if into else np.empty_like(x)
         flat = flat_float(x) if relu_forward.ready() else None
         if flat is None:
-            return np.maximum(x, 0)
-        out = np.empty_like(x)
-        in_pieces(relu_forward, flat, out.reshape(-1))
+            return np.maximum(x, 0, out=out)
+        if into:
+            in_pieces(relu_inplace, flat)
+        else:
+            in_pieces(relu_forward, flat, out.reshape(-1))
         return out
 
     def backward(self, grad_out):
-        (x,) = self.saved_inputs
-        data = x._data
+        (y,) = self.saved_outputs
+        data = y._data
         flat = flat_float(data) if relu_slope.ready() else None
         if flat is None:
             return _slope_grad(grad_out, data > 0)
@@ -91,6 +106,10 @@ class Relu(Op):
         slope = np.empty_like(data)
         in_pieces(relu_slope, flat, slope.reshape(-1))
         return _slope_grad(grad_out, slope)
+
+
+def _relu_into(t):
+    return Relu.apply(t, into=True)
 
 
 class Hardtanh(Op):
@@ -222,6 +241,10 @@ def relu(input, inplace=False):  # noqa: A002 - PyTorch's names
         tensor([0.0000, 0.5000, 2.0000])
     """
     _no_bool("relu", input)
+    if inplace:
+        done = overwrite("relu_", _relu_into, input)
+        if done is not None:
+            return done
     return _run(Relu, "relu", input, inplace)
 
 

@@ -23,12 +23,13 @@ batch_norm (32, 16, 16, 16) 1.2x faster.
 Batch norm and layer norm with batch statistics (the training case) run compiled kernels
 when Numba is there (``ember.backend.norm_kernels``): statistics, normalization and
 gradients in two or three passes. Benchmark, float32, forward + backward on one thread
-against the NumPy path: batch_norm (32, 16, 32, 32) 3.7x faster (2.1x faster than
-PyTorch 2.13), (32, 64, 8, 8) 3.4x; layer_norm (16, 64, 128) 2.3x (PyTorch is 1.6x
+against the NumPy path: batch_norm (32, 16, 32, 32) 5.9x faster (3.1x faster than
+PyTorch 2.13), (32, 64, 8, 8) 5.1x (2.2x); layer_norm (16, 64, 128) 2.3x (PyTorch is 1.6x
 faster still, mostly per-call overhead).
 """
 
 import dataclasses
+import functools
 import math
 
 import numpy as np
@@ -269,13 +270,20 @@ def _update_running(running, mean, var, count):
     """PyTorch's running statistics: an exponential average, with the unbiased variance."""
     running_mean, running_var, momentum = running
     if running_mean is not None:
-        batch_mean = mean.reshape(-1, running_mean.size).mean(axis=0)
         running_mean *= 1 - momentum
-        running_mean += momentum * batch_mean.reshape(running_mean.shape)
+        running_mean += momentum * _per_channel(mean, running_mean)
     if running_var is not None:
-        unbiased = var.reshape(-1, running_var.size).mean(axis=0) * (count / max(count - 1, 1))
         running_var *= 1 - momentum
-        running_var += momentum * unbiased.reshape(running_var.shape)
+        running_var += (momentum * count / max(count - 1, 1)) * _per_channel(var, running_var)
+
+
+def _per_channel(stat, running):
+    """``stat`` (batch norm's, per channel; instance norm's, per sample and channel) as a
+    per-channel average in ``running``'s shape; batch norm's needs no reduction (9 us of a
+    17 us update on (16,) statistics)."""
+    if stat.size != running.size:
+        stat = stat.reshape(-1, running.size).mean(axis=0)
+    return stat.reshape(running.shape)
 
 
 def _apply(op, x, weight, bias, layout_args, **params):
@@ -434,8 +442,19 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         A Tensor of the input's shape.
     """
     shape, axes = _trailing("layer_norm", input, normalized_shape)
-    layout = {"view": None, "axes": axes, "wshape": shape, "center": True, "eps": eps}
-    return _apply("layer_norm", input, weight, bias, layout)
+    _check_params("layer_norm", input, weight, bias, shape)
+    layout = _layer_layout(axes, shape, eps, weight is not None, bias is not None)
+    if weight is not None and bias is not None:  # the usual module call, at once
+        return Normalize.apply(input, weight, bias, layout=layout)
+    affine = [t for t in (weight, bias) if t is not None]
+    return Normalize.apply(input, *affine, layout=layout)
+
+
+@functools.lru_cache(maxsize=64)
+def _layer_layout(axes, shape, eps, has_w, has_b):
+    """Layer norm's ``_Layout``, made once per configuration: a model calls its few layer
+    norms again and again, and making a frozen dataclass costs ~1 us."""
+    return _Layout(None, axes, shape, True, eps, has_w, has_b)
 
 
 def rms_norm(input, normalized_shape, weight=None, eps=None):

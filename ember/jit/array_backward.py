@@ -26,7 +26,7 @@ import numpy as np
 from ember.backend.activation_kernels import flat_float, in_pieces, relu_grad, relu_slope
 from ember.ops.pool import PlaneScatter
 
-__all__ = ["FORWARDS", "FUNCTIONS", "RULES"]
+__all__ = ["FORWARDS", "FUNCTIONS", "OPS", "RULES"]
 
 RULES = {}
 # name -> forward(op, *arrays, **params): replaces ``op.forward`` in a plan when the op's
@@ -35,6 +35,9 @@ RULES = {}
 FORWARDS = {}
 # name -> rule of a @traceable function (see ``array_loss.py``).
 FUNCTIONS = {}
+# name -> class of a node only plans run, made by ``plan_rewrites.py`` (``LinearRelu``):
+# its ``forward`` on arrays, beside a rule in ``RULES``.
+OPS = {}
 _new = object.__new__
 
 
@@ -91,3 +94,4 @@ def _register(module):
 
 _register("ember.jit.array_conv")
 _register("ember.jit.array_loss")
+_register("ember.jit.array_linear")

@@ -23,11 +23,12 @@ optimizer state) are captured by reference, so replays see their current values.
 
 A captured training step is then run by a ``TrainPlan`` (``train_plan.py``): forward and
 backward on arrays in a fixed order, without the autograd engine, plus rewrites only a
-whole captured step allows (a ReLU moved after its max-pool, a conv's columns kept for its
-weight gradient, an LSTM's input projection folded into its embedding). The loss it
-returns is a plain tensor (its backward already ran). Steps it does not cover (control
-flow, buffers updated in place such as BatchNorm's, hooks, the profiler, anomaly mode)
-are replayed by the interpreter, op by op, as before.
+whole captured step allows (a ReLU moved after its max-pool, a Linear's bias and ReLU in
+one pass, a conv's columns kept for its weight gradient, an LSTM's input projection folded
+into its embedding, the optimizer's updates on threads). The loss it returns has eager's
+grad_fn class, already spent (its backward ran inside the step). Steps it does not cover
+(control flow, buffers updated in place such as BatchNorm's, hooks, the profiler, anomaly
+mode) are replayed by the interpreter, op by op, as before.
 
 NOTE [what a captured step may do]: the tensors a step touches must flow through ember's
 ops, ``backward`` and the optimizer. Reading ``.grad`` (e.g. gradient clipping) or

@@ -17,21 +17,28 @@ decides it once:
   without a rule (``embedding``) runs with the engine on its own small graph;
 - what only a whole captured step allows: graph passes (``TRAINING_PASSES``: an LSTM's
   input projection folded into its embedding's table), node rewrites (``plan_rewrites.py``:
-  a ReLU moved after its max-pool), and forward work kept for backward (a conv's columns,
-  ``array_conv.py``).
+  a ReLU moved after its max-pool, ``Linear`` and ``Relu`` as one node with the bias and
+  the ReLU in one pass, ``array_linear.py``), forward work kept for backward (a conv's
+  columns, ``array_conv.py``), cross-entropy's usual call in a few NumPy calls
+  (``array_loss.py``) and the optimizer's updates in groups on ember's threads
+  (``plan_optimizer.py``).
 
-Without the rewrites the arithmetic is eager code's, op by op in the same order, and the
-parameters come out bitwise equal (``tests/jit/test_train_plan.py``). Measured on the
-benchmark workloads (median ratio of interleaved runs in one process), the step ran
-1.01-1.03x (mlp), 1.10x (lenet), 1.16x (lstm) and 1.00-1.04x (transformer) as fast as
-eager at one thread (CPU time, busy machine), 1.01x, 1.18x, 1.14x and 1.02x at two
-(wall time, idle machine); the interpreter's replay 0.97-1.05x.
+The arithmetic is eager code's, op by op in the same order, and the parameters come out
+bitwise equal (``tests/jit/test_train_plan.py``, ``test_plan_fusion.py``), except where
+a conv's weight gradient comes from the kept columns or the LSTM's projection is folded
+(float tolerance). Measured on the benchmark workloads (median ratio of interleaved runs
+in one process, CPU time at one thread, busy machine), the step ran 1.04-1.06x (mlp),
+1.09x (lenet), 1.16x (lstm) and 0.99-1.02x (transformer) as fast as eager; at two
+threads (wall time, another process holding about one core) 1.07-1.15x (mlp) and
+1.00-1.03x (transformer). Before the Linear/ReLU node, the short cross-entropy and the
+threaded optimizer (same conditions): mlp 1.00x at one thread, 0.96-1.06x at two.
 
 Graphs the plan cannot run (control flow, in-place buffer updates, several ``backward``
 calls, ops after ``backward``) keep the interpreter: ``build_plan`` returns None. So does
 a call with tensor hooks, changed ``requires_grad``, the profiler or anomaly mode on
-(``TrainPlan.usable``). The loss a plan returns is a plain tensor: its backward already
-ran inside the step.
+(``TrainPlan.usable``). The loss a plan returns has a grad_fn of eager's class (``repr``
+shows ``grad_fn=<CrossEntropyBackward0>``), already spent as after eager's ``backward``:
+a second ``loss.backward()`` raises eager's error. It costs one small object a step.
 """
 
 import inspect
@@ -42,9 +49,10 @@ from ember.autograd.broadcast import sum_to_shape
 from ember.autograd.engine import grad as autograd_grad
 from ember.autograd.grad_mode import GradMode
 from ember.autograd.node import Anomaly, Observers
-from ember.jit.array_backward import FORWARDS, FUNCTIONS, RULES
+from ember.jit.array_backward import FORWARDS, FUNCTIONS, OPS, RULES
 from ember.jit.interpreter import fill_args, rebuild
 from ember.jit.ops import is_function, lookup
+from ember.jit.plan_optimizer import optimizer_step
 from ember.jit.plan_rewrites import rewrite
 from ember.tensor import Tensor
 
@@ -129,7 +137,11 @@ class TrainPlan:
         self.backward_nodes = self._backward_schedule(calls, needs)
         self.n_slots = len(self.slot)
         fed = {slot: (position, tensor) for slot, position, tensor, _ in self.feeds}
-        self.out_slots = [(slot, fed.get(slot)) for slot in self.out_slots]
+        made = {slot: (entry, nr) for entry in calls for nr, slot in enumerate(entry.outs)}
+        needs_slots = {self.slot[v] for v in needs}
+        self.out_slots = [(slot, fed.get(slot), _grad_fn_spec(*made[slot])
+                           if slot in made and slot in needs_slots else None)
+                          for slot in self.out_slots]
 
     def _slot(self, value):
         found = self.slot.get(value)
@@ -157,7 +169,7 @@ class TrainPlan:
         else:
             if node.target in ("cond", "while_loop", "assign", "set_grad_enabled"):
                 raise Unsupported(f"a {node.target} node")
-            fn, kind = lookup(node.target), "op"
+            fn, kind = OPS.get(node.target) or lookup(node.target), "op"
         ins = [self._slot(v) for v in node.inputs]
         outs = [self._slot(v) for v in node.outputs]
         differentiable = kind == "function" or fn.differentiable
@@ -222,13 +234,14 @@ class TrainPlan:
             elif kind == "zero_grad":
                 entry["optimizer"].zero_grad(**entry["kwargs"])
             else:
-                entry["optimizer"].step(**entry["kwargs"])
+                optimizer_step(entry["optimizer"], entry["kwargs"])
         # A returned input or parameter is that tensor itself; a computed value is a new
-        # Tensor without history (its backward already ran inside the step).
+        # Tensor, with a spent grad_fn where eager's has one (its backward already ran).
         outs = []
-        for slot, fed in self.out_slots:
+        for slot, fed, spec in self.out_slots:
             if fed is None:
-                outs.append(_make(env[slot]))
+                outs.append(_make(env[slot]) if spec is None
+                            else _make(env[slot], True, _spent(*spec[:2]), spec[2]))
             else:
                 outs.append(fed[1] if fed[0] is None else inputs[fed[0]])
         return rebuild(self.graph.out_spec, outs)
@@ -249,6 +262,26 @@ class TrainPlan:
             g = grads[slot]
             if g is not None:
                 _accumulate(tensor if position is None else inputs[position], g, handed)
+
+
+def _grad_fn_spec(entry, nr):
+    """``(class of eager's grad_fn, its output count, output_nr)`` for output ``nr`` of
+    ``entry``, or None where the plan cannot name it (a function run with the engine)."""
+    if entry.kind == "op":  # a rewritten node names the op eager code ran last
+        node_class = lookup(getattr(entry.node, "eager", entry.node.target))
+    else:
+        node_class = getattr(entry.array_rule[0], "node_class", None) if entry.array_rule \
+            else None
+    return None if node_class is None else (node_class, len(entry.outs), nr)
+
+
+def _spent(node_class, n_out):
+    """A node of ``node_class`` whose backward already ran: its backward raises what a
+    second ``backward`` through an eager graph raises (``Node._check_alive``)."""
+    node = _new(node_class)
+    node.next_edges, node._n_out, node._seq = (), n_out, 0
+    node._released = True
+    return node
 
 
 def _function_rule(fn, node):

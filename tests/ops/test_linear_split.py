@@ -83,8 +83,8 @@ def test_split_linear_second_order_matches_torch(two_threads):
 
 
 def test_products_split_into_one_block_per_thread(two_threads, monkeypatch):
-    """The forward product is one block per thread; backward's two products are one queue
-    of four tasks (one block of each per thread)."""
+    """The forward product is one block per thread; backward's two products, of equal
+    work, are one whole product per thread."""
     calls = []
     real = threads.split
 
@@ -97,8 +97,8 @@ def test_products_split_into_one_block_per_thread(two_threads, monkeypatch):
     w, _ = _pair(6, 5, seed=13)
     EF.linear(x, w).sum().backward()
     # Each task weighs its multiply-adds: x (8,5) @ w.T (5,6) by rows, 4x5x6 a half;
-    # g (8,6) @ w (6,5) by rows, 4x6x5; g.T (6,8) @ x (8,5) by rows, 3x8x5.
-    assert calls == [(2, 2, 1, [120, 120]), (4, 2, 2, [120, 120, 120, 120])]
+    # g (8,6) @ w (6,5) and g.T (6,8) @ x (8,5) whole, 8x6x5 each.
+    assert calls == [(2, 2, 1, [120, 120]), (2, 2, 1, [240, 240])]
 
 
 @pytest.mark.parametrize("needs", ["x", "w"])

@@ -15,9 +15,8 @@ base's history.
 NOTE [in-place without a snapshot]: the snapshot and the copy back cost two passes over
 ``x`` on top of the op's own. An op that keeps nothing of ``x``'s old values for backward
 needs no snapshot (``overwrite``): ``relu_``, whose backward needs only its output's sign,
-writes into ``x``'s memory directly, one pass instead of three; ``add_`` (``Add`` saves
-nothing) still copies ``Add``'s new array back, as ``Add`` has no form writing into its
-input. A saved output then *is* ``x``, so the node's saved entry is rebound to ``x``'s
+writes into ``x``'s memory directly, one pass instead of three, and so does ``add_``
+(``Add`` saves nothing; ``Add(into=True)`` adds in ``x``'s memory). A saved output then *is* ``x``, so the node's saved entry is rebound to ``x``'s
 version counter, and writing to ``x`` later makes backward raise, as PyTorch does for
 ``relu_``. Graph capture (``ember.jit``) and views of a base that requires grad keep the
 general path.
@@ -122,15 +121,13 @@ def _add_into(name, self, other):
     a, b = self._data, other._data
     if a.dtype != b.dtype or a.dtype.kind != "f" or not _broadcasts_to(b.shape, a.shape):
         return None
-    return overwrite(name, _add_then_copy, self, other)
+    return overwrite(name, _add_in_place, self, other)
 
 
-def _add_then_copy(self, other):
+def _add_in_place(self, other):
     from ember.ops.arithmetic import Add  # it imports this module (through _methods)
 
-    result = Add.apply(self, other)
-    np.copyto(self._data, result._data)
-    return result
+    return Add.apply(self, other, into=True)
 
 
 def _broadcasts_to(shape, target):

@@ -19,8 +19,10 @@ __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_d
 
 
 class Add(Op):
-    def forward(self, a, b):
-        return a + b
+    def forward(self, a, b, into=False):
+        # ``into``: ``a += b`` in ``a``'s memory (``add_`` with nothing saved, NOTE [in-place
+        # without a snapshot] in _inplace.py): one pass instead of a new array and a copy.
+        return np.add(a, b, out=a) if into else a + b
 
     def backward(self, grad_out):
         return grad_out, grad_out

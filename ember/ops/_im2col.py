@@ -27,7 +27,8 @@ output positions, so the copy reads the input row by row.
 2-D convolutions with few channels (ResNet-8's 16- and 32-channel layers) skip the
 columns: ``conv``, ``conv_weight`` and, for stride 1 as a ``conv`` with the flipped kernel,
 ``conv_transpose`` run as one small BLAS product per kernel tap and block of positions
-(``ember.backend.conv_kernels.shifted_conv2d``; rules in ``_shifted``).
+(``ember.backend.conv_kernels.shifted_conv2d``; rules in ``_shifted``). Stride-1 3x3 ones
+with 32 or more channels run all three by Winograd's F(2x2, 3x3) (``ember.ops._winograd``).
 
 With ember at several threads, ``conv``, ``conv_weight`` and ``conv_transpose`` of at least
 ``_SPLIT_WORK`` multiply-adds cut the batch into pieces run on ember's threads
@@ -54,6 +55,7 @@ from ember.backend.conv_kernels import (
     shifted_products_available,
 )
 from ember.backend.threads import pieces, split
+from ember.ops import _winograd
 
 __all__ = ["col2im", "conv", "conv_transpose", "conv_weight", "im2col", "out_size", "pad",
            "windows"]
@@ -198,6 +200,8 @@ def _shifted(x, c_out, ksize, stride, pads, dilation, groups, limits):
 
 def _conv(x, w, stride, pads, dilation, groups, out=None):
     """``conv`` in the calling thread, into ``out`` if given."""
+    if _winograd.applies(x, w.shape[0], w.shape[2:], stride, pads, dilation, groups):
+        return _winograd.conv2d(x, w, pads, out)
     if _shifted(x, w.shape[0], w.shape[2:], stride, pads, dilation, groups, _SHIFTED_FORWARD):
         return shifted_conv2d(x, w, stride, pads, dilation, out)
     if groups == 1 and w.ndim == 4 and w.shape[2] * w.shape[3] > 1 and _channels_last_wins(
@@ -332,8 +336,9 @@ def _conv_transpose(y, w, stride, pads, dilation, groups, size, out=None):
     c_out = w.shape[1] * groups
     nd, c_in_g, c_out_g = len(ksize), c_in // groups, c_out // groups
     flipped = _flipped_pads(y.shape[2:], ksize, stride, pads, dilation, size)
-    if flipped is not None and _shifted(y, c_out, ksize, stride, flipped, dilation, groups,
-                                        _SHIFTED_FORWARD):
+    if flipped is not None and (_shifted(y, c_out, ksize, stride, flipped, dilation, groups,
+                                         _SHIFTED_FORWARD) or _winograd.applies(
+                                             y, c_out, ksize, stride, flipped, dilation, groups)):
         return _conv_flipped(y, w, flipped, dilation, groups, out)
     if (nd == 2 and groups == 1 and c_out >= 4 and ksize[0] * ksize[1] > 1
             and col2im_channels_last.ready()):
@@ -458,6 +463,8 @@ def _conv_weight(x, g, ksize, stride, pads, dilation, groups):
         cols, osize = im2col(x, ksize, stride, pads, dilation, groups)
         g4 = g.reshape(n, groups, c_out // groups, math.prod(osize))
         return np.matmul(g4, cols.swapaxes(-1, -2)).sum(0).reshape(wshape)
+    if _winograd.applies(x, c_out, ksize, stride, pads, dilation, groups):
+        return _winograd.conv2d_weight(x, g, pads)
     if _shifted(x, c_out, ksize, stride, pads, dilation, groups, _SHIFTED_WEIGHT):
         return shifted_conv2d_weight(x, g, ksize, stride, pads, dilation)
     if groups == 1 and len(ksize) == 2 and math.prod(g.shape[2:]) <= 128:

@@ -17,7 +17,7 @@ import torch
 
 import ember
 from ember.backend import conv_kernels
-from ember.ops import _im2col
+from ember.ops import _im2col, _winograd
 from ember.testing import gradcheck, gradgradcheck
 
 F = ember.nn.functional
@@ -29,8 +29,9 @@ pytestmark = pytest.mark.skipif(not conv_kernels.shifted_products_available(np.f
 
 @pytest.fixture
 def calls(monkeypatch):
-    """Counts of the shifted forward and weight-gradient calls, by name."""
-    seen = {"conv": 0, "weight": 0}
+    """Counts of the shifted forward and weight-gradient calls, and of Winograd's convs
+    (``ember.ops._winograd``), by name."""
+    seen = {"conv": 0, "weight": 0, "winograd": 0, "winograd_weight": 0}
 
     def counted(name, fn):
         def run(*args, **kwargs):
@@ -41,12 +42,16 @@ def calls(monkeypatch):
     monkeypatch.setattr(_im2col, "shifted_conv2d", counted("conv", _im2col.shifted_conv2d))
     monkeypatch.setattr(_im2col, "shifted_conv2d_weight",
                         counted("weight", _im2col.shifted_conv2d_weight))
+    monkeypatch.setattr(_winograd, "conv2d", counted("winograd", _winograd.conv2d))
+    monkeypatch.setattr(_winograd, "conv2d_weight",
+                        counted("winograd_weight", _winograd.conv2d_weight))
     return seen
 
 
 @pytest.fixture
 def shifted_everywhere(monkeypatch, calls):
-    """Shifted products for every 2-D conv of one group whose grid fits."""
+    """Shifted products for every 2-D conv of one group whose grid fits (no Winograd)."""
+    monkeypatch.setattr(_winograd, "MIN_CHANNELS", math.inf)
     monkeypatch.setattr(_im2col, "_SHIFTED_PRODUCT", math.inf)
     monkeypatch.setattr(_im2col, "_SHIFTED_STRIDE", math.inf)
     monkeypatch.setattr(_im2col, "_SHIFTED_FORWARD", (1, math.inf))
@@ -111,7 +116,9 @@ def test_conv2d_matches_torch(kernels, shifted_everywhere, case, dtype):
            e_in, t_in, dtype)
     tiny = arrays[1].size < 1024  # a gemm per sample, as the plan's kept columns give
     strided = stride != 1  # the input's gradient: col2im, not a conv
-    assert shifted_everywhere == {"conv": 1 if strided else 2, "weight": 0 if tiny else 1}
+    assert shifted_everywhere == {"conv": 1 if strided else 2, "weight": 0 if tiny else 1,
+                                  "winograd": 0,
+                                  "winograd_weight": 0}
     if kernels == "compiled":  # the loops over products ran compiled
         assert conv_kernels._forward_products._compiled is not None
 
@@ -127,7 +134,8 @@ def test_conv_transpose2d_matches_torch(kernels, shifted_everywhere, output_padd
     kwargs = {"padding": 1, "output_padding": output_padding, "dilation": dilation}
     _check(F.conv_transpose2d(*e_in, **kwargs), torch.nn.functional.conv_transpose2d(
         *t_in, **kwargs), e_in, t_in, np.float64)
-    assert shifted_everywhere == {"conv": 2, "weight": 0}  # a tiny weight: see above
+    assert shifted_everywhere == {"conv": 2, "weight": 0, "winograd": 0,
+                                  "winograd_weight": 0}  # a tiny weight
 
 
 def test_second_order_gradients(shifted_everywhere):
@@ -166,24 +174,29 @@ def test_wide_pads_take_the_columns(shifted_everywhere):
     e_in, t_in = _leaves([rng.standard_normal((2, 3, 5, 5)), rng.standard_normal((2, 3, 3, 3))])
     _check(F.conv2d(*e_in, padding=3), torch.nn.functional.conv2d(*t_in, padding=3),
            e_in, t_in, np.float64)
-    assert shifted_everywhere == {"conv": 0, "weight": 0}
+    assert shifted_everywhere == {"conv": 0, "weight": 0, "winograd": 0,
+                                  "winograd_weight": 0}
 
 
-@pytest.mark.parametrize("shape, shifted", [
-    ((32, 16, 32, 32, 16, 3, 1), {"conv": 2, "weight": 1}),  # ResNet-8, first stage
-    ((32, 32, 16, 16, 32, 3, 1), {"conv": 2, "weight": 1}),  # second stage
-    ((32, 64, 8, 8, 64, 3, 1), {"conv": 0, "weight": 0}),  # third stage: columns
-    ((8, 6, 14, 14, 16, 5, 0), {"conv": 1, "weight": 1}),  # LeNet's second conv: not forward
-    ((4, 3, 32, 32, 16, 3, 1), {"conv": 1, "weight": 0}),  # ResNet-8's first conv
+# Calls (shifted forward, shifted weight gradient, Winograd forward, Winograd weight
+# gradient) with compiled kernels and on the NumPy paths (Winograd's transforms are compiled
+# only).
+@pytest.mark.parametrize("shape, compiled, numpy", [
+    ((32, 16, 32, 32, 16, 3, 1), (2, 1, 0, 0), (2, 1, 0, 0)),  # ResNet-8's first stage
+    ((32, 32, 16, 16, 32, 3, 1), (0, 0, 2, 1), (2, 1, 0, 0)),  # second stage
+    ((32, 64, 8, 8, 64, 3, 1), (0, 0, 2, 1), (0, 0, 0, 0)),  # third stage
+    ((8, 6, 14, 14, 16, 5, 0), (1, 1, 0, 0), (1, 1, 0, 0)),  # LeNet's second conv
+    ((4, 3, 32, 32, 16, 3, 1), (1, 0, 0, 0), (1, 0, 0, 0)),  # ResNet-8's first conv
 ])
-def test_default_rules(calls, shape, shifted):
+def test_default_rules(kernels, calls, shape, compiled, numpy):
     n, c, h, w, c_out, k, padding = shape
     rng = np.random.default_rng(7)
     e_in, t_in = _leaves([rng.standard_normal((n, c, h, w)).astype(np.float32),
                           (rng.standard_normal((c_out, c, k, k)) * 0.1).astype(np.float32)])
     _check(F.conv2d(*e_in, padding=padding), torch.nn.functional.conv2d(*t_in, padding=padding),
            e_in, t_in, np.float32)
-    assert calls == shifted
+    expected = compiled if kernels == "compiled" else numpy
+    assert tuple(calls.values()) == expected
 
 
 def test_grid_reads_stay_inside_the_input():

@@ -10,12 +10,15 @@ speed (PyTorch's two threads dropped from 370 to 270 in the same phase).
 
 So every split measures what it gained. The calling thread times the pieces it ran itself
 and knows what share of the work they were; at its speed, the whole op would have taken
-``busy / share`` on one thread. Over a window of splits, the sum of these estimates against
-the sum of the splits' wall times is the gain of splitting. Below ``MIN_GAIN`` the pool
-stops splitting for ``PAUSE`` seconds, then measures again. In the fast phase the gain is
-1.5-1.9 and nothing changes. When the two threads merely share one core's arithmetic, the
-calling thread's own pieces run slower too, the estimate stays high and splitting goes on,
-which is right: it still gains a little.
+``busy / share`` on one thread, and that against the split's wall time is its gain. A
+window of splits (at least ``WINDOW`` seconds and ``SPLITS`` splits) is judged by its
+median gain, so that a split that waited for something else (a kernel compiled or loaded
+on first use) does not count for more than one. Below ``MIN_GAIN`` the pool stops
+splitting for a pause, ``PAUSE`` seconds doubling while windows keep not paying, up to
+``LONGEST_PAUSE``, and then measures again. In the fast phase the median gain is 1.5-1.9
+and nothing changes. When the two threads merely share one core's arithmetic, the
+calling thread's own pieces run slower too, the estimate stays high and splitting goes
+on, which is right: it still gains a little.
 
 It follows ``ember.set_adaptive_threads``: with adaptation off, splits always run.
 """
@@ -27,13 +30,16 @@ from ember._cpu_share import adaptive_threads_enabled
 __all__ = ["observe", "paying"]
 
 WINDOW = 0.05  # seconds of split wall time judged at once
-MIN_GAIN = 1.15  # below this, two threads do the work slower than one would
-PAUSE = 1.0  # seconds without splits after a window that did not pay
+SPLITS = 16  # and at least this many splits
+MIN_GAIN = 1.15  # below this, two threads barely beat one (pieces cost some efficiency)
+PAUSE = 0.25  # seconds without splits after a window that did not pay
+LONGEST_PAUSE = 4.0  # the pause doubles up to this while windows keep not paying
 
 
 class _Window:
-    serial = 0.0  # the window's splits' estimated one-thread times
-    wall = 0.0  # and their wall times
+    gains = []  # the window's splits' gains  # noqa: RUF012 - one process-wide window
+    wall = 0.0  # and their wall time
+    pause = PAUSE  # the next pause
     paused_until = None  # perf_counter() time to split again; None while splitting
 
 
@@ -51,18 +57,22 @@ def paying():
 def observe(wall, busy, share):
     """Record one split: ``wall`` seconds in all, of which the calling thread spent
     ``busy`` running pieces that were ``share`` (0-1] of the op's work."""
-    if share <= 0 or not adaptive_threads_enabled():
+    if share <= 0 or wall <= 0 or not adaptive_threads_enabled():
         return
     window = _Window
-    window.serial += busy / share
+    window.gains.append(busy / share / wall)
     window.wall += wall
-    if window.wall >= WINDOW:
-        if window.serial < MIN_GAIN * window.wall:
-            window.paused_until = perf_counter() + PAUSE
-        window.serial = window.wall = 0.0
+    if window.wall >= WINDOW and len(window.gains) >= SPLITS:
+        gains = sorted(window.gains)
+        if gains[len(gains) // 2] < MIN_GAIN:
+            window.paused_until = perf_counter() + window.pause
+            window.pause = min(2 * window.pause, LONGEST_PAUSE)
+        else:
+            window.pause = PAUSE
+        window.gains, window.wall = [], 0.0
 
 
 def reset():
     """Forget the current window and any pause (tests)."""
-    _Window.serial = _Window.wall = 0.0
-    _Window.paused_until = None
+    _Window.gains, _Window.wall = [], 0.0
+    _Window.pause, _Window.paused_until = PAUSE, None

@@ -104,6 +104,9 @@ if hasattr(os, "register_at_fork"):
 
 def _workers(count):
     with _Pool.lock:
+        if len(_Pool.workers) < count and not _Pool.workers:
+            # Compile the spin-wait before the first split is timed (``split_gain``).
+            _wait_awake(np.ones(1, np.int64))
         while len(_Pool.workers) < count:
             tasks, flag, finished = queue.SimpleQueue(), np.zeros(1, np.int64), np.zeros(
                 1, np.int64)
@@ -166,9 +169,10 @@ def split(fn, n, count, per_thread=_PIECES_PER_THREAD, weights=None):
     if library > 1:
         set_library_threads(1)
     _Pool.active = True
-    start = perf_counter()
     try:
-        for tasks, flag, finished in _workers(count - 1):
+        workers = _workers(count - 1)
+        start = perf_counter()
+        for tasks, flag, finished in workers:
             done = threading.Lock()
             done.acquire()
             finished[0] = 0

@@ -14,6 +14,7 @@ from ember.backend import split_gain, threads
 def measuring(split_everything, monkeypatch):
     """Two threads, adaptation on (so splits are judged), every split judged at once."""
     monkeypatch.setattr(split_gain, "WINDOW", 0.0)
+    monkeypatch.setattr(split_gain, "SPLITS", 1)
     threads.split(lambda lo, hi: hi, 2, 2)  # the pool's start-up (threads, spin kernel)
     split_gain.reset()
     ember.set_adaptive_threads(True)
@@ -39,11 +40,35 @@ def _one_piece_each(worker_seconds, caller_seconds):
 
 def test_a_slow_second_thread_pauses_splits_until_the_pause_ends(measuring, monkeypatch):
     monkeypatch.setattr(split_gain, "PAUSE", 0.2)
+    split_gain.reset()
     assert threads.pieces(100, 10, 1) == 2
     _one_piece_each(worker_seconds=0.1, caller_seconds=0.001)  # one thread: ~0.002 s
     assert threads.pieces(100, 10, 1) == 1
     time.sleep(0.25)
     assert threads.pieces(100, 10, 1) == 2
+
+
+def test_the_pause_doubles_while_splits_keep_not_paying_and_resets_when_they_pay(measuring):
+    split_gain.reset()
+    for seconds in (split_gain.PAUSE, 2 * split_gain.PAUSE):
+        split_gain.observe(1.0, 0.1, 0.5)  # gain 0.2
+        until = split_gain._Window.paused_until
+        assert until is not None and until - time.perf_counter() == pytest.approx(seconds, 0.1)
+        split_gain._Window.paused_until = None
+    split_gain.observe(1.0, 0.9, 0.5)  # gain 1.8
+    assert split_gain._Window.paused_until is None
+    assert split_gain._Window.pause == split_gain.PAUSE
+
+
+def test_a_window_is_judged_by_its_median_split(measuring, monkeypatch):
+    """One split that waited (a kernel compiled on first use) does not pause the rest."""
+    monkeypatch.setattr(split_gain, "SPLITS", 5)
+    split_gain.reset()
+    split_gain.observe(0.5, 0.001, 0.5)  # gain 0.004
+    for _ in range(4):
+        split_gain.observe(0.001, 0.0009, 0.5)  # gain 1.8
+    assert split_gain._Window.paused_until is None
+    assert split_gain._Window.gains == []  # judged: a new window
 
 
 def test_balanced_pieces_keep_splitting(measuring):

@@ -11,8 +11,11 @@ weights' gradients are then one large product over all steps,
 Layout: every array is time-major, so that all steps' gates form one ``(L N, 4H)``
 matrix; ``h_{t-1}`` and ``x_t`` sit side by side in one ``(L + 1, N, H + I)`` buffer
 (one product over both: 15.7 ms against 17.8 ms for two at the benchmark's sizes, one
-thread). Outputs are copies, so
-changing them in place cannot touch what backward reads. Double backward
+thread). The gates' buffers (activations, and their gradients in backward) have rows of
+``4H + _ROW_PAD`` elements, so that the step kernels' stores down their columns do not all
+land in one cache set (the ``lstm`` benchmark's LSTM op 4.3% faster, one thread; see
+``_ROW_PAD``). Outputs
+are copies, so changing them in place cannot touch what backward reads. Double backward
 (``create_graph=True``) re-runs the forward as ordinary differentiable ops and
 differentiates that graph instead.
 
@@ -58,6 +61,12 @@ _SPLIT_STEP_WORK = 1 << 20
 # Multiply-adds of a large product (the input projections, the weights' gradients) from
 # which its rows are split over the threads (about 0.1 ms of work).
 _SPLIT_PRODUCT_WORK = 1 << 22
+# Spare elements at the end of each row of the gates' buffers (activations, gradients):
+# the step kernels store down their columns, and rows a multiple of 4 KB apart (4H = 1,024
+# float32) would all fall in one set of the L1 cache (``_forward32`` in
+# ember/backend/rnn_kernels.py). The backward step's product reads the padded rows faster
+# too: (256, 1,024) x (1,024, 32) in 191 us against 211 us, one thread.
+_ROW_PAD = 16
 
 
 def lstm_sequence(x, w_ih, w_hh, b_ih, b_hh, h0, c0, batch_first, reverse):
@@ -94,9 +103,17 @@ class LSTMSequence(Op):
         # weights' gradients.
         hx = self._buffers(steps, rows, x.shape[2], h0, c0, batch_first, reverse)
         hx[self.prev:steps + self.prev, :, hx.shape[2] - x.shape[2]:] = x_tm
-        gates = w_ih.shape[0]  # no -1 in reshapes: a batch may be empty
-        self.acts = _matmul(self._rows(steps, with_h=False), w_ih.T).reshape(steps, rows, gates)
+        flat = self._gate_buffer(steps, rows, w_ih.shape[0], np.result_type(x, w_ih))
+        _matmul(self._rows(steps, with_h=False), w_ih.T, out=flat)
         return self._run(w_hh, b_ih, b_hh)
+
+    def _gate_buffer(self, steps, rows, gates, dtype):
+        """Make ``self.acts``, ``(L, N, 4H)``, a view of ``self.act_rows`` (rows of ``4H +
+        _ROW_PAD``, C-contiguous: the kernels take each step's rows whole); returns it as
+        an ``(L N, 4H)`` matrix view."""
+        self.act_rows = np.empty((steps, rows, gates + _ROW_PAD), dtype)
+        self.acts = self.act_rows[:, :, :gates]
+        return self.act_rows.reshape(steps * rows, gates + _ROW_PAD)[:, :gates]
 
     def _buffers(self, steps, rows, extra, h0, c0, batch_first, reverse):
         """The ``[h | extra columns]`` rows and the cell states, time-major, one block
@@ -131,9 +148,10 @@ class LSTMSequence(Op):
 
     def _run_rows(self, w_hh, bias, lo, hi):
         """The forward time loop for batch rows ``lo:hi`` (rows never interact)."""
-        acts, hx, cbuf, tc = (a[:, lo:hi] for a in (self.acts, self.hx, self.cbuf, self.tc))
+        acts, hx, cbuf, tc = (a[:, lo:hi] for a in (self.act_rows, self.hx, self.cbuf,
+                                                     self.tc))
         prev, steps, hs = self.prev, acts.shape[0], cbuf.shape[2]
-        gh_t = np.empty((acts.shape[2], hi - lo), acts.dtype)
+        gh_t = np.empty((self.acts.shape[2], hi - lo), acts.dtype)
         for t in (range(steps - 1, -1, -1) if prev else range(steps)):
             self._step_input(acts[t], t, lo, hi)
             np.matmul(w_hh, hx[t + prev, :, :hs].T, out=gh_t)
@@ -148,35 +166,37 @@ class LSTMSequence(Op):
             self.out[:, lo:hi] = hs_rows
 
     def _step_input(self, act, t, lo, hi):
-        """Fill ``act`` with step ``t``'s input projections for rows ``lo:hi`` (here the
-        product before the loop made them all)."""
+        """Fill ``act`` (with its spare columns) with step ``t``'s input projections for
+        rows ``lo:hi`` (here the product before the loop made them all)."""
 
     def backward(self, grad_out, grad_h, grad_c):
         inputs = self.saved_inputs
         if GradMode.enabled:
             return _graph_backward(self, inputs, (grad_out, grad_h, grad_c))
-        d_gates, dh_t, dc = self._through_time(inputs[2]._data, grad_out, grad_h, grad_c)
-        return self._input_grads(inputs, d_gates, dh_t, dc)
+        d_rows, dh_t, dc = self._through_time(inputs[2]._data, grad_out, grad_h, grad_c)
+        return self._input_grads(inputs, d_rows, dh_t, dc)
 
     def _through_time(self, w_hh, grad_out, grad_h, grad_c):
-        """Backward over the steps: every step's gate gradients, and those of h0 and c0."""
+        """Backward over the steps: every step's gate gradients (``(L, N, 4H + _ROW_PAD)``,
+        the spare columns unset, as ``act_rows``), and those of h0 and c0."""
         tc = self.tc
         rows = tc.shape[1]
         w_hh_t = np.ascontiguousarray(w_hh.T)  # the (H, 4H) product below runs faster
         dc = np.zeros(tc.shape[1:], tc.dtype) if grad_c is None else grad_c._data.copy()
-        d_gates = np.empty_like(self.acts)
+        d_rows = np.empty(self.act_rows.shape, self.act_rows.dtype)
         count = pieces(rows, self.acts[0].size * tc.shape[2], _SPLIT_STEP_WORK)
         parts = _over_rows(
-            lambda lo, hi: self._back_rows(w_hh_t, grad_out, grad_h, dc, d_gates, lo, hi),
+            lambda lo, hi: self._back_rows(w_hh_t, grad_out, grad_h, dc, d_rows, lo, hi),
             rows, count)
         dh_t = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
-        return d_gates, dh_t, dc
+        return d_rows, dh_t, dc
 
-    def _back_rows(self, w_hh_t, grad_out, grad_h, dc, d_gates, lo, hi):
+    def _back_rows(self, w_hh_t, grad_out, grad_h, dc, d_rows, lo, hi):
         """Backward through time for batch rows ``lo:hi``, in place in ``dc[lo:hi]`` and
-        ``d_gates[:, lo:hi]``; returns the (transposed) gradient of ``h0``'s rows."""
-        acts, tc, cbuf, d_gates = (a[:, lo:hi] for a in (self.acts, self.tc, self.cbuf,
-                                                         d_gates))
+        ``d_rows[:, lo:hi]``; returns the (transposed) gradient of ``h0``'s rows."""
+        acts, tc, cbuf, d_rows = (a[:, lo:hi] for a in (self.act_rows, self.tc, self.cbuf,
+                                                        d_rows))
+        gates = self.acts.shape[2]
         g = _time_major(grad_out, self.batch_first, tc, lo, hi)
         dc, prev, steps, hs = dc[lo:hi], self.prev, tc.shape[0], tc.shape[2]
         dh_t = np.zeros((hs, hi - lo), tc.dtype) if grad_h is None else \
@@ -184,17 +204,17 @@ class LSTMSequence(Op):
         need_h0 = self.needs_input_grad[3]
         order = range(steps) if prev else range(steps - 1, -1, -1)
         for k, t in enumerate(order):
-            lstm_step_backward(g[t], dh_t, acts[t], tc[t], cbuf[t + prev], dc, d_gates[t])
+            lstm_step_backward(g[t], dh_t, acts[t], tc[t], cbuf[t + prev], dc, d_rows[t])
             if need_h0 or k + 1 < steps:
-                np.matmul(w_hh_t, d_gates[t].T, out=dh_t)
+                np.matmul(w_hh_t, d_rows[t, :, :gates].T, out=dh_t)
         return dh_t
 
-    def _input_grads(self, inputs, d_gates, dh_t, dc):
+    def _input_grads(self, inputs, d_rows, dh_t, dc):
         need = self.needs_input_grad
-        steps, rows = self.tc.shape[:2]
-        flat = d_gates.reshape(steps * rows, d_gates.shape[2])
+        steps, rows, width = d_rows.shape
+        flat = d_rows.reshape(steps * rows, width)[:, :self.acts.shape[2]]  # (L N, 4H), a view
         grads = [None] * len(inputs)
-        self._projection_grads(inputs, d_gates, flat, grads)
+        self._projection_grads(inputs, d_rows, flat, grads)
         if need[3]:
             grads[3] = np.ascontiguousarray(dh_t.T)
         if need[4]:
@@ -204,8 +224,9 @@ class LSTMSequence(Op):
             grads[5], grads[6] = bias, bias.copy()  # two leaves must not share one array
         return tuple(None if g is None or not n else _make(g) for g, n in zip(grads, need))
 
-    def _projection_grads(self, inputs, d_gates, flat, grads):
-        """The gradients of ``x``, ``w_ih`` and ``w_hh`` into ``grads[:3]``."""
+    def _projection_grads(self, inputs, d_rows, flat, grads):
+        """The gradients of ``x``, ``w_ih`` and ``w_hh`` into ``grads[:3]``, from the gates'
+        gradients ``flat`` (``d_rows``, as ``_through_time`` made it)."""
         need = self.needs_input_grad
         steps, rows, hs = self.tc.shape
         if need[0]:
@@ -251,7 +272,7 @@ class LSTMSequenceFromTable(LSTMSequence):
         # Gathered step by step (_step_input), from a table that stays in cache, into the
         # block the step's kernel reads next.
         self.table = table
-        self.acts = np.empty(self.index.shape + table.shape[1:], table.dtype)
+        self._gate_buffer(steps, rows, table.shape[1], table.dtype)
         try:
             return self._run(w_hh, b_ih, b_hh)
         finally:
@@ -259,13 +280,18 @@ class LSTMSequenceFromTable(LSTMSequence):
 
     def _step_input(self, act, t, lo, hi):
         """Step ``t``'s rows of the table for batch rows ``lo:hi``, into ``act``."""
-        np.take(self.table, self.index[t, lo:hi], axis=0, out=act)
+        np.take(self.table, self.index[t, lo:hi], axis=0, out=act[:, :self.table.shape[1]])
 
-    def _projection_grads(self, inputs, d_gates, flat, grads):
+    def _projection_grads(self, inputs, d_rows, flat, grads):
         need = self.needs_input_grad
         if need[1]:
-            grads[1] = np.zeros(inputs[1]._data.shape, d_gates.dtype)
-            add_rows(grads[1], self.index.reshape(-1), flat)
+            # Whole padded rows (flat's rows are not contiguous: add_rows would copy them
+            # all), the spare columns zeroed first, then dropped.
+            padded = d_rows.reshape(flat.shape[0], d_rows.shape[2])
+            padded[:, flat.shape[1]:] = 0
+            table = np.zeros((inputs[1].shape[0], padded.shape[1]), d_rows.dtype)
+            add_rows(table, self.index.reshape(-1), padded)
+            grads[1] = np.ascontiguousarray(table[:, :flat.shape[1]])
         if need[2]:
             grads[2] = _matmul(flat.T, self._rows(self.tc.shape[0], with_h=True))
 
@@ -295,12 +321,14 @@ def _over_rows(fn, rows, count):
     return [found for part in parts for found in part]
 
 
-def _matmul(a, b):
-    """``a @ b`` for 2-D arrays, its rows split over the BLAS threads, each piece a product
+def _matmul(a, b, out=None):
+    """``a @ b`` for 2-D arrays (into ``out`` if given: a matrix whose rows are
+    contiguous), its rows split over the BLAS threads, each piece a product
     at one BLAS thread: OpenBLAS's own threads spin while they wait for each other, and
     when another process holds a core a two-thread product can take many times longer
     (``ember/_threads.py``); pieces in threads of their own never wait for each other."""
-    out = np.empty((a.shape[0], b.shape[1]), np.result_type(a, b))
+    if out is None:
+        out = np.empty((a.shape[0], b.shape[1]), np.result_type(a, b))
     work = a.shape[0] * a.shape[1] * b.shape[1]
     split(lambda lo, hi: np.matmul(a[lo:hi], b, out=out[lo:hi]), a.shape[0],
           pieces(a.shape[0], work, _SPLIT_PRODUCT_WORK))

@@ -6,10 +6,11 @@ rules instead where one exists: the same NumPy calls on the same arrays, in the 
 order, without a Tensor or an ``Op.apply`` per product. Each rule must give exactly what
 the op's own backward gives (``tests/jit/test_train_plan.py`` compares them).
 
-Ops whose own backward already runs on arrays through a ``...Backward`` op with
-``differentiable = False`` (``Linear``, ``Normalize``, ``PackedAttention``) need no rule:
-the plan calls their ``backward`` (``TrainPlan``'s generic path), which costs a few Tensor
-wrappers and keeps the plan's arithmetic the op's own.
+An op without a rule runs its own ``backward`` (``TrainPlan``'s generic path): Tensor
+wrappers around its arrays and, for ops whose backward is a ``...Backward`` op with
+``differentiable = False``, an ``Op.apply``. ``Linear`` (``array_linear.py``), layer norm
+(``array_norm.py``, in pieces of rows), the smooth activations and ``PackedAttention``
+(``array_activation.py``) have rules calling the same array code directly.
 
 A rule is ``rule(op, ins, outs, grads, send) -> list`` where ``op`` is the instance whose
 ``forward`` ran (with the attributes it set), ``ins``/``outs`` the arrays it read and
@@ -95,3 +96,5 @@ def _register(module):
 _register("ember.jit.array_conv")
 _register("ember.jit.array_loss")
 _register("ember.jit.array_linear")
+_register("ember.jit.array_norm")
+_register("ember.jit.array_activation")

@@ -1,7 +1,8 @@
 """Embedding projection: an LSTM fed by an embedding projects the table, not the positions.
 
 An ``embedding(index, E)`` read only as the input ``x`` of ``LSTMSequence`` nodes (one
-layer, or both directions of a bidirectional one) feeds the layer ``x_t W_ih^T = E[index_t] W_ih^T = T[index_t]`` with ``T = E W_ih^T``.
+layer, or both directions of a bidirectional one) feeds the layer
+``x_t W_ih^T = E[index_t] W_ih^T = T[index_t]`` with ``T = E W_ih^T``.
 The pass rewrites::
 
     %x = embedding(%index, %E)

@@ -240,31 +240,51 @@ class ShiftedGrid:
         return out
 
 
-def shifted_conv2d(x, w, stride, pads, dilation, out=None):
+def _serial(count, fn):
+    """Run ``fn(0, count)``: the products' default, all in the calling thread."""
+    return [fn(0, count)]
+
+
+def shifted_conv2d(x, w, stride, pads, dilation, out=None, ranges=_serial):
     """``conv2d`` of ``x (N, C, H, W)`` and ``w (C_out, C, KH, KW)`` (one group) by shifted
-    products (NOTE [shifted products]); into ``out`` if given."""
+    products (NOTE [shifted products]); into ``out`` if given.
+
+    ``ranges(count, fn)`` runs ``fn(lo, hi)`` over ranges covering the grid's ``count``
+    positions and returns the results (``ember.backend.threads.split`` runs them on
+    several threads: each range writes its own columns of the grid).
+    """
     c_out, c = w.shape[:2]
     grid = ShiftedGrid(x.shape[0], x.shape[2:], w.shape[2:], stride, pads, dilation)
     flat = grid.place(x)
     # (KH, KW, C_out, C), in x's type: the products read it by address
     taps = np.ascontiguousarray(w.transpose(2, 3, 0, 1), x.dtype)
     result = np.empty((c_out, x.shape[0] * grid.rows * grid.pitch), x.dtype)
-    _run(_forward_products, x.dtype, taps.ctypes.data, flat.ctypes.data, result.ctypes.data,
-         c_out, c, flat.shape[1], result.shape[1], grid.positions,
-         _block(c * c_out), grid.offsets(c))
+    offsets, step = grid.offsets(c), _block(c * c_out)
+    ranges(grid.positions, lambda lo, hi: _run(
+        _forward_products, x.dtype, taps.ctypes.data, flat.ctypes.data, result.ctypes.data,
+        c_out, c, flat.shape[1], result.shape[1], lo, hi, step, offsets))
     return grid.take(result, out)
 
 
-def shifted_conv2d_weight(x, g, ksize, stride, pads, dilation):
+def shifted_conv2d_weight(x, g, ksize, stride, pads, dilation, ranges=_serial):
     """The weight's gradient ``(C_out, C, KH, KW)`` of a ``conv2d`` of ``x`` with output
-    gradient ``g (N, C_out, OH, OW)`` (one group), by shifted products."""
+    gradient ``g (N, C_out, OH, OW)`` (one group), by shifted products; ``ranges`` as in
+    ``shifted_conv2d`` (each range sums into its own array, added at the end)."""
     c, c_out = x.shape[1], g.shape[1]
     grid = ShiftedGrid(x.shape[0], x.shape[2:], ksize, stride, pads, dilation)
     flat, outs = grid.place(x), grid.place_outputs(g.astype(x.dtype, copy=False))
-    taps = np.zeros((len(grid.taps), c_out, c), x.dtype)
-    _run(_weight_products, x.dtype, outs.ctypes.data, flat.ctypes.data, taps.ctypes.data,
-         c_out, c, outs.shape[1], flat.shape[1], grid.positions,
-         _block(c * c_out), grid.offsets(c))
+    offsets, step = grid.offsets(c), _block(c * c_out)
+
+    def products(lo, hi):
+        taps = np.zeros((len(grid.taps), c_out, c), x.dtype)
+        _run(_weight_products, x.dtype, outs.ctypes.data, flat.ctypes.data, taps.ctypes.data,
+             c_out, c, outs.shape[1], flat.shape[1], lo, hi, step, offsets)
+        return taps
+
+    parts = ranges(grid.positions, products)
+    taps = parts[0]
+    for part in parts[1:]:
+        taps += part
     return np.ascontiguousarray(taps.reshape(tuple(ksize) + (c_out, c)).transpose(2, 3, 0, 1))
 
 
@@ -358,12 +378,13 @@ def _loop(py_func):
 
 
 @_loop
-def _forward_products(address, double, item, w, x, out, c_out, c, ld_x, ld_out, positions,
+def _forward_products(address, double, item, w, x, out, c_out, c, ld_x, ld_out, first, last,
                       step, taps):
-    """``out[:, p] = sum_t w_t @ x[:, p + taps[t]]`` over grid positions ``p`` (addresses
-    ``w`` of ``(T, C_out, C)``, ``x`` of ``(C, ld_x)``, ``out`` of ``(C_out, ld_out)``)."""
-    for start in range(0, positions, step):
-        count = min(step, positions - start)
+    """``out[:, p] = sum_t w_t @ x[:, p + taps[t]]`` over grid positions ``first <= p < last``
+    (addresses ``w`` of ``(T, C_out, C)``, ``x`` of ``(C, ld_x)``, ``out`` of ``(C_out,
+    ld_out)``)."""
+    for start in range(first, last, step):
+        count = min(step, last - start)
         for t in range(taps.shape[0]):
             _gemm_at(address, double, 111, c_out, count, c, w + t * c_out * c * item, c,
                      x + (start + taps[t]) * item, ld_x, 1.0 if t else 0.0,
@@ -371,12 +392,13 @@ def _forward_products(address, double, item, w, x, out, c_out, c, ld_x, ld_out, 
 
 
 @_loop
-def _weight_products(address, double, item, g, x, w, c_out, c, ld_g, ld_x, positions, step,
+def _weight_products(address, double, item, g, x, w, c_out, c, ld_g, ld_x, first, last, step,
                      taps):
-    """``w_t += g[:, p] @ x[:, p + taps[t]].T`` summed over grid positions ``p``
-    (addresses ``g`` of ``(C_out, ld_g)``, ``x`` of ``(C, ld_x)``, ``w`` of ``(T, C_out, C)``)."""
-    for start in range(0, positions, step):
-        count = min(step, positions - start)
+    """``w_t += g[:, p] @ x[:, p + taps[t]].T`` summed over grid positions ``first <= p <
+    last`` (addresses ``g`` of ``(C_out, ld_g)``, ``x`` of ``(C, ld_x)``, ``w`` of ``(T,
+    C_out, C)``)."""
+    for start in range(first, last, step):
+        count = min(step, last - start)
         for t in range(taps.shape[0]):
             _gemm_at(address, double, 112, c_out, c, count, g + start * item, ld_g,
                      x + (start + taps[t]) * item, ld_x, 1.0, w + t * c_out * c * item, c)

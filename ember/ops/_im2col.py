@@ -10,7 +10,8 @@ weight ``(C_out, C_in / groups, *K)``. The geometry of a convolution is given by
 
 ``windows`` sees every kernel window of the input as a strided view (no copy); one
 reshape then copies it into a column matrix whose innermost axis runs along the
-output positions, so the copy reads the input row by row.
+output positions, so the copy reads the input row by row (these helpers live in
+``ember.ops._conv_geometry``).
 
 - ``conv``: ``(N, groups, C/groups * prod(K), prod(O))`` columns times the weight matrix,
   one gemm per sample, which leaves the result already in ``(N, C_out, *O)`` order; in 2-D
@@ -31,18 +32,18 @@ columns: ``conv``, ``conv_weight`` and, for stride 1 as a ``conv`` with the flip
 with 32 or more channels run all three by Winograd's F(2x2, 3x3) (``ember.ops._winograd``).
 
 With ember at several threads, ``conv``, ``conv_weight`` and ``conv_transpose`` of at least
-``_SPLIT_WORK`` multiply-adds cut the batch into pieces run on ember's threads
+``_SPLIT_WORK`` multiply-adds cut the batch into one piece per thread run on ember's threads
 (``ember.backend.threads``), each piece one of the paths above at one BLAS thread;
-``conv_weight`` adds the pieces' partial sums.
+``conv_weight`` adds the pieces' partial sums. Shifted products of fewer than
+``_POSITIONS_SPLIT`` multiply-adds keep the batch whole and split only their products'
+positions (``_ranges``).
 
 No Tensor or autograd here: the Ops in ``ember.ops.conv`` call these.
 """
 
-import itertools
 import math
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from ember._threads import blas_library_threads
 from ember.backend.conv_kernels import (
@@ -56,81 +57,10 @@ from ember.backend.conv_kernels import (
 )
 from ember.backend.threads import pieces, split
 from ember.ops import _winograd
+from ember.ops._conv_geometry import col2im, im2col, out_size, pad, windows
 
 __all__ = ["col2im", "conv", "conv_transpose", "conv_weight", "im2col", "out_size", "pad",
            "windows"]
-
-
-def out_size(size, ksize, stride, pads, dilation):
-    """The spatial output size of a convolution (may be <= 0 when the kernel does not fit)."""
-    return tuple((s + lo + hi - d * (k - 1) - 1) // st + 1
-                 for s, k, st, (lo, hi), d in zip(size, ksize, stride, pads, dilation))
-
-
-def pad(x, pads):
-    """``x`` with zeros added around its last ``len(pads)`` dims (``x`` itself if none).
-
-    A negative ``after`` pad adds nothing: the windows then stop short of the end.
-    """
-    pads = [(lo, max(hi, 0)) for lo, hi in pads]
-    if not any(lo or hi for lo, hi in pads):
-        return x
-    nd = len(pads)
-    spatial = x.shape[-nd:]
-    out = np.zeros(x.shape[:-nd] + tuple(s + lo + hi for s, (lo, hi) in zip(spatial, pads)),
-                   x.dtype)
-    out[(...,) + tuple(slice(lo, lo + s) for s, (lo, _) in zip(spatial, pads))] = x
-    return out
-
-
-def windows(x, ksize, stride, pads, dilation):
-    """Every kernel window of ``x`` as a strided view ``(N, C, *K, *O)`` (no copy), and O."""
-    xp = pad(x, pads)
-    osize = out_size(x.shape[2:], ksize, stride, pads, dilation)
-    spatial_strides = xp.strides[2:]
-    shape = x.shape[:2] + tuple(ksize) + osize
-    strides = (xp.strides[:2] + tuple(st * d for st, d in zip(spatial_strides, dilation))
-               + tuple(st * s for st, s in zip(spatial_strides, stride)))
-    if not xp.flags.c_contiguous:
-        return as_strided(xp, shape, strides, writeable=False), osize
-    # The same view without as_strided's Python overhead (~15 us, a tenth of a small conv).
-    view = np.ndarray(shape, xp.dtype, xp, 0, strides)
-    view.flags.writeable = False
-    return view, osize
-
-
-def im2col(x, ksize, stride, pads, dilation, groups):
-    """The column matrix ``(N, groups, C/groups * prod(K), prod(O))`` and the output size O."""
-    view, osize = windows(x, ksize, stride, pads, dilation)
-    n, c = x.shape[:2]
-    rows = c // groups * math.prod(ksize)
-    return view.reshape(n, groups, rows, math.prod(osize)), osize
-
-
-def col2im(cols, size, ksize, stride, pads, dilation):
-    """Adjoint of im2col: add columns ``(N, G, *K, C/G, *I)`` back into ``(N, C, *size)``.
-
-    The kernel dims come before the channels so that each kernel position's block is one
-    contiguous run per group. ``size`` is the unpadded spatial size; positions the
-    columns do not reach stay zero (this is where ``output_padding`` lands).
-    """
-    n, g = cols.shape[:2]
-    nd = len(ksize)
-    c = cols.shape[2 + nd]
-    isize = cols.shape[3 + nd:]
-    reach = [(i - 1) * st + d * (k - 1) + 1 for i, k, st, d in zip(isize, ksize, stride, dilation)]
-    full = tuple(max(r, lo + s) for r, (lo, _), s in zip(reach, pads, size))
-    out = np.zeros((n, g, c) + full, cols.dtype)
-    lead = (slice(None),) * 3
-    for k in itertools.product(*map(range, ksize)):
-        where = tuple(slice(ki * d, ki * d + (i - 1) * st + 1, st)
-                      for ki, d, i, st in zip(k, dilation, isize, stride))
-        out[lead + where] += cols[(slice(None), slice(None)) + k]
-    out = out.reshape((n, g * c) + full)
-    crop = tuple(slice(lo, lo + s) for (lo, _), s in zip(pads, size))
-    if all(sl.start == 0 and sl.stop == f for sl, f in zip(crop, full)):
-        return out
-    return np.ascontiguousarray(out[lead[:2] + crop])
 
 
 # Below this many multiply-adds an op runs in one thread: handing pieces over costs ~20 us.
@@ -138,6 +68,31 @@ def col2im(cols, size, ksize, stride, pads, dilation):
 # each of 784 outputs) ran 1.15-1.25x faster on two, its second (15M) and ResNet-8's
 # 3x3 convs 1.6-1.9x (float32, idle 2-core machine, BLAS at one thread).
 _SPLIT_WORK = 1 << 22
+
+
+# Shifted products of fewer multiply-adds than this split their grid's positions over the
+# threads, not the batch: each piece of a batch runs the grid's Python and NumPy steps, and
+# on small convs the two threads wait on each other for the GIL between them (2 threads,
+# idle machine, float32, the worker kept warm: LeNet's conv(6, 16, 5) (15M) input gradient
+# 0.88x the time of one batch piece per thread (0.73x of two), weight gradient 0.97x
+# (0.82x); ResNet-8's 16-channel convs (75M) and its 16-to-32 one of stride 2 (38M) ran
+# 1.09-1.24x slower, their copies in and out of the grid then in one thread).
+_POSITIONS_SPLIT = 1 << 25
+
+
+def _ranges(work):
+    """How shifted products run their grid's positions: cut in ranges over ember's threads
+    when ``work`` (multiply-adds) is at least ``_SPLIT_WORK``."""
+    def run(count, fn):
+        return split(fn, count, pieces(count, work, _SPLIT_WORK))
+    return run
+
+
+# A batch is cut into one piece per thread (``split``'s ``per_thread``), not two: each
+# piece's Python and NumPy steps between its products hold the GIL, and the threads wait
+# for it in turn (2 threads, idle machine: ResNet-8's step 0.88-0.94x the time of two
+# pieces per thread, LeNet's 0.97-0.98x; with one core kept busy 0.97x and 1.03x).
+_PIECES_PER_THREAD = 1
 
 
 def _split_batch(op, x, work, out_shape, *args):
@@ -151,7 +106,7 @@ def _split_batch(op, x, work, out_shape, *args):
     if count == 1:
         return op(x, *args)
     out = np.empty(out_shape, x.dtype)
-    split(lambda lo, hi: op(x[lo:hi], *args, out=out[lo:hi]), n, count)
+    split(lambda lo, hi: op(x[lo:hi], *args, out=out[lo:hi]), n, count, _PIECES_PER_THREAD)
     return out
 
 
@@ -159,13 +114,21 @@ def conv(x, w, stride, pads, dilation, groups, bias=None):
     """Cross-correlation ``(N, C, *S) * (C_out, C/groups, *K) -> (N, C_out, *O)``, + bias."""
     osize = out_size(x.shape[2:], w.shape[2:], stride, pads, dilation)
     work = x.shape[0] * w.size * math.prod(osize) if min(osize) > 0 else 0
+    if work < _POSITIONS_SPLIT and _shifted_conv(x, w.shape[0], w.shape[2:], stride, pads,
+                                                 dilation, groups):
+        out = shifted_conv2d(x, w, stride, pads, dilation, ranges=_ranges(work))
+        return _add_bias(out, bias)
     return _split_batch(_with_bias, x, work, x.shape[:1] + w.shape[:1] + osize,
                         _conv, bias, w, stride, pads, dilation, groups)
 
 
 def _with_bias(x, op, bias, *args, out=None):
     """``op(x, *args, out=out)`` plus ``bias (C,)`` on each channel (in the same thread)."""
-    out = op(x, *args, out=out)
+    return _add_bias(op(x, *args, out=out), bias)
+
+
+def _add_bias(out, bias):
+    """``out (N, C, *S)`` plus ``bias (C,)`` (if not None) on each channel, in place."""
     if bias is not None:
         out += bias.reshape((-1,) + (1,) * (out.ndim - 2))
     return out
@@ -185,6 +148,12 @@ _SHIFTED_PRODUCT = 1024  # at most C_in * C_out
 _SHIFTED_STRIDE = 2  # at most this stride
 _SHIFTED_FORWARD = (16, 1.2)  # at least this many input channels, at most this many
 _SHIFTED_WEIGHT = (6, 2.0)  # grid positions per output (ShiftedGrid.waste)
+
+
+def _shifted_conv(x, c_out, ksize, stride, pads, dilation, groups):
+    """Whether ``_conv`` runs a conv of ``x`` by shifted products."""
+    return (not _winograd.applies(x, c_out, ksize, stride, pads, dilation, groups)
+            and _shifted(x, c_out, ksize, stride, pads, dilation, groups, _SHIFTED_FORWARD))
 
 
 def _shifted(x, c_out, ksize, stride, pads, dilation, groups, limits):
@@ -324,6 +293,13 @@ def conv_transpose(y, w, stride, pads, dilation, groups, size, bias=None):
     ``(N, C_out, *size)``, plus ``bias (C_out,)`` if given.
     """
     work = y.size * (w.size // max(y.shape[1], 1))
+    c_out, nd = w.shape[1] * groups, w.ndim - 2
+    flipped = _flipped_pads(y.shape[2:], w.shape[2:], stride, pads, dilation, size)
+    if work < _POSITIONS_SPLIT and flipped is not None and _shifted_conv(
+            y, c_out, w.shape[2:], stride, flipped, dilation, groups):
+        out = shifted_conv2d(y, _flip(w, groups), (1,) * nd, flipped, dilation,
+                             ranges=_ranges(work))
+        return _add_bias(out, bias)
     return _split_batch(_with_bias, y, work,
                         y.shape[:1] + (w.shape[1] * groups,) + tuple(size),
                         _conv_transpose, bias, w, stride, pads, dilation, groups, size)
@@ -426,12 +402,18 @@ def _conv_flipped(y, w, pads, dilation, groups, out=None):
     Used when the input has at most twice the output's channels: then the im2col copy
     of the input costs less than col2im's adds over the output (measured 1.4-2.6x).
     """
+    nd = w.ndim - 2
+    return _conv(y, _flip(w, groups), (1,) * nd, pads, dilation, groups, out)
+
+
+def _flip(w, groups):
+    """A transposed conv's weight ``(C_in, C_out/G, *K)`` as the flipped conv's
+    ``(C_out, C_in/G, *K)``."""
     c_in, c_out_g = w.shape[:2]
     nd = w.ndim - 2
     wg = w.reshape((groups, c_in // groups, c_out_g) + w.shape[2:])
     wf = wg.swapaxes(1, 2)[(Ellipsis,) + (slice(None, None, -1),) * nd]
-    wf = np.ascontiguousarray(wf).reshape((groups * c_out_g, c_in // groups) + w.shape[2:])
-    return _conv(y, wf, (1,) * nd, pads, dilation, groups, out)
+    return np.ascontiguousarray(wf).reshape((groups * c_out_g, c_in // groups) + w.shape[2:])
 
 
 def conv_weight(x, g, ksize, stride, pads, dilation, groups):
@@ -442,15 +424,26 @@ def conv_weight(x, g, ksize, stride, pads, dilation, groups):
     """
     n = x.shape[0]
     work = g.size * x.shape[1] // groups * math.prod(ksize)
+    if work < _POSITIONS_SPLIT and _shifted_weight(x, g.shape[1], ksize, stride, pads,
+                                                   dilation, groups):
+        return shifted_conv2d_weight(x, g, ksize, stride, pads, dilation, ranges=_ranges(work))
     count = pieces(n, work, _SPLIT_WORK)
     if count == 1:
         return _conv_weight(x, g, ksize, stride, pads, dilation, groups)
     parts = split(lambda lo, hi: _conv_weight(x[lo:hi], g[lo:hi], ksize, stride, pads,
-                                              dilation, groups), n, count)
+                                              dilation, groups), n, count, _PIECES_PER_THREAD)
     total = parts[0]
     for part in parts[1:]:
         total += part
     return total
+
+
+def _shifted_weight(x, c_out, ksize, stride, pads, dilation, groups):
+    """Whether ``_conv_weight`` runs by shifted products."""
+    rows = x.shape[1] // groups * math.prod(ksize)
+    return (rows * c_out // groups >= 1024
+            and not _winograd.applies(x, c_out, ksize, stride, pads, dilation, groups)
+            and _shifted(x, c_out, ksize, stride, pads, dilation, groups, _SHIFTED_WEIGHT))
 
 
 def _conv_weight(x, g, ksize, stride, pads, dilation, groups):

@@ -158,14 +158,36 @@ def test_non_contiguous_input(shifted_everywhere):
     assert shifted_everywhere["conv"] >= 2
 
 
-def test_split_over_threads_matches_torch(shifted_everywhere, split_everything):
+@pytest.mark.parametrize("stride", [1, 2])
+def test_split_over_threads_matches_torch(kernels, shifted_everywhere, split_everything, stride):
+    # The forward, the input's gradient (stride 1: the flipped conv) and the weight's
+    # gradient each split their grid's positions over two threads, with the batch whole
+    # (5: stride 2's input gradient, by col2im).
     seen = split_everything(_im2col, "_SPLIT_WORK")
     rng = np.random.default_rng(5)
     e_in, t_in = _leaves([rng.standard_normal((5, 16, 8, 8)).astype(np.float32),
                           (rng.standard_normal((16, 16, 3, 3)) * 0.2).astype(np.float32)])
+    _check(F.conv2d(*e_in, padding=1, stride=stride),
+           torch.nn.functional.conv2d(*t_in, padding=1, stride=stride), e_in, t_in, np.float32)
+    positions = {conv_kernels.ShiftedGrid(5, (8, 8), (3, 3), (s, s), ((1, 1), (1, 1)),
+                                          (1, 1)).positions for s in (1, stride)}
+    assert all(n in positions | {5} and count == 2 for n, count in seen)
+    assert shifted_everywhere == {"conv": 2 if stride == 1 else 1, "weight": 1,
+                                  "winograd": 0, "winograd_weight": 0}
+    assert sum(n in positions for n, _ in seen) == (3 if stride == 1 else 2)
+
+
+def test_large_convs_split_the_batch(kernels, shifted_everywhere, split_everything,
+                                     monkeypatch):
+    # Above _POSITIONS_SPLIT multiply-adds each piece of the batch runs shifted products.
+    monkeypatch.setattr(_im2col, "_POSITIONS_SPLIT", 0)
+    seen = split_everything(_im2col, "_SPLIT_WORK")
+    rng = np.random.default_rng(9)
+    e_in, t_in = _leaves([rng.standard_normal((5, 16, 8, 8)).astype(np.float32),
+                          (rng.standard_normal((16, 16, 3, 3)) * 0.2).astype(np.float32)])
     _check(F.conv2d(*e_in, padding=1), torch.nn.functional.conv2d(*t_in, padding=1),
            e_in, t_in, np.float32)
-    assert len(seen) == 3 and shifted_everywhere["conv"] >= 4
+    assert seen == [(5, 2)] * 3 and shifted_everywhere["conv"] >= 4
 
 
 def test_wide_pads_take_the_columns(shifted_everywhere):

@@ -33,10 +33,15 @@ from ember.backend.compiled import kernel
 __all__ = ["pieces", "split", "splitting"]
 
 
-# Each thread takes pieces in turn, this many per thread: when another process holds a
-# core and one of our threads waits for it, the others take the rest of the pieces
-# instead of waiting for a fixed share.
-_PIECES_PER_THREAD = 2
+# Each thread takes pieces in turn, this many per thread by default. Two per thread let a
+# thread whose core another process holds leave the rest of the pieces to the others,
+# but each piece repeats its NumPy steps, which wait for the GIL (a convolution's pieces
+# spent most of their time there), and while another process holds a core ember now runs
+# on fewer threads (``ember._cpu_share``) or stops splitting (``split_gain``). Measured
+# with one piece per thread against two (2 idle cores, whole training steps, medians of
+# 6-8 interleaved rounds): lenet 0.98x the time (twice), lstm 0.98x and 1.00x, mlp,
+# resnet8 and transformer 1.00x.
+_PIECES_PER_THREAD = 1
 
 
 # After a split a worker waits this many turns (roughly 0.3 ms) for the next task before it

@@ -21,7 +21,10 @@ import collections
 import numbers
 import operator
 
+import numpy as np
+
 from ember._errors import fmt_shape, runtime_error, shape_error, type_error
+from ember.autograd.grad_mode import GradMode
 from ember.autograd.node import Op
 from ember.ops import _im2col
 from ember.tensor import Tensor
@@ -34,9 +37,21 @@ Geometry.__doc__ = """Where a kernel is applied: per spatial dim ``stride``, ``d
 
 
 def _bias_grad(grad_out, need):
+    """The bias's gradient: ``grad_out`` summed over all dims but the channels'.
+
+    Outside ``create_graph`` (no graph to record), a contiguous float gradient is summed
+    by one product with a vector of ones and a sum over the batch: NumPy's reduction over
+    dims (0, 2, 3) took 56 us on LeNet's (64, 6, 28, 28) gradient, the product 18 us.
+    """
     if not need:
         return None
-    return grad_out.sum((0,) + tuple(range(2, grad_out.ndim)))
+    g = grad_out._data
+    if (GradMode.enabled or g.ndim < 3 or g.size == 0 or g.dtype.kind != "f"
+            or g.itemsize < 4 or not g.flags.c_contiguous):
+        return grad_out.sum((0,) + tuple(range(2, grad_out.ndim)))
+    n, c = g.shape[:2]
+    per_channel = g.reshape(n * c, -1) @ np.ones(g.size // (n * c), g.dtype)
+    return Tensor._make(per_channel.reshape(n, c).sum(0))
 
 
 def _fitted(geom, size, outs, ksize):

@@ -199,3 +199,18 @@ def test_unbatched_input_gives_unbatched_output():
     _close(e, t)
     e, t = EF.conv_transpose2d(e, we), TF.conv_transpose2d(t, wt)
     _close(e, t)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("batch", [0, 3])
+def test_bias_gradient_by_product_matches_torch(dtype, batch):
+    """Outside create_graph the bias gradient is one product with ones (ops/conv.py)."""
+    rng = np.random.default_rng(7)
+    arrays = [rng.standard_normal(s).astype(dtype) for s in ((batch, 3, 9, 9), (5, 3, 3, 3), (5,))]
+    e = [ember.tensor(a, requires_grad=True) for a in arrays]
+    t = [torch.tensor(a, requires_grad=True) for a in arrays]
+    g = rng.standard_normal((batch, 5, 7, 7)).astype(dtype)
+    ember.nn.functional.conv2d(*e).backward(ember.tensor(g))
+    torch.nn.functional.conv2d(*t).backward(torch.tensor(g))
+    assert e[2].grad.dtype == e[2].dtype
+    np.testing.assert_allclose(e[2].grad.numpy(), t[2].grad.numpy(), rtol=1e-5, atol=1e-4)

@@ -39,21 +39,22 @@ def _one_piece_each(worker_seconds, caller_seconds):
 
 
 def test_a_slow_second_thread_pauses_splits_until_the_pause_ends(measuring, monkeypatch):
-    monkeypatch.setattr(split_gain, "PAUSE", 0.2)
+    monkeypatch.setattr(split_gain, "PAUSE", 0.5)
     split_gain.reset()
     assert threads.pieces(100, 10, 1) == 2
     _one_piece_each(worker_seconds=0.1, caller_seconds=0.001)  # one thread: ~0.002 s
     assert threads.pieces(100, 10, 1) == 1
-    time.sleep(0.25)
+    time.sleep(0.6)
     assert threads.pieces(100, 10, 1) == 2
 
 
 def test_the_pause_doubles_while_splits_keep_not_paying_and_resets_when_they_pay(measuring):
     split_gain.reset()
     for seconds in (split_gain.PAUSE, 2 * split_gain.PAUSE):
+        before = time.perf_counter()
         split_gain.observe(1.0, 0.1, 0.5)  # gain 0.2
         until = split_gain._Window.paused_until
-        assert until is not None and until - time.perf_counter() == pytest.approx(seconds, 0.1)
+        assert until is not None and until - before >= seconds >= until - time.perf_counter()
         split_gain._Window.paused_until = None
     split_gain.observe(1.0, 0.9, 0.5)  # gain 1.8
     assert split_gain._Window.paused_until is None

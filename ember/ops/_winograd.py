@@ -7,7 +7,7 @@ flipped kernel) its input's gradient, when ``applies`` says so. No Tensor or aut
 import numpy as np
 
 from ember._threads import blas_library_threads
-from ember.backend.conv_kernels import winograd_grad_output, winograd_input, winograd_output
+from ember.backend.winograd_kernels import winograd_grad_output, winograd_input, winograd_output
 
 __all__ = ["applies", "conv2d", "conv2d_weight"]
 
@@ -18,7 +18,7 @@ __all__ = ["applies", "conv2d", "conv2d_weight"]
 # C_out multiply-adds per tile where the direct conv spends 36 * C * C_out (2.25x fewer).
 # The weight's gradient is ``G^T [sum over tiles of (A dy A^T) * (B^T d B)] G``, with ``dy``
 # a tile of the output's gradient: 16 products ``(C_out, tiles) @ (tiles, C)``.
-# The transforms are adds (``ember.backend.conv_kernels.winograd_input``/``_output``) and
+# The transforms are adds (``ember.backend.winograd_kernels.winograd_input``/``_output``) and
 # the kernel's ``G g G^T`` is one small product with ``kron(G, G)``. F(2x2, 3x3) is the
 # variant whose rounding stays close to the direct sum (its matrices hold only 0, +-1 and
 # 1/2): in float32 its outputs differed from PyTorch's by at most 2-7e-7 of the largest.

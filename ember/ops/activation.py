@@ -11,7 +11,6 @@ in place take ``inplace=True`` (see NOTE [in-place and autograd] in
 
 import numpy as np
 
-from ember._dtype import get_default_dtype
 from ember._errors import runtime_error, shape_error, value_error
 from ember.autograd.grad_mode import GradMode
 from ember.autograd.node import Op
@@ -24,6 +23,7 @@ from ember.backend.activation_kernels import (
     relu_slope,
 )
 from ember.ops import _smooth
+from ember.ops._activation_inputs import as_float, floating_only, no_bool
 from ember.ops._inplace import apply_inplace, overwrite
 from ember.ops.arithmetic import Mul
 from ember.ops.shape import norm_dim
@@ -45,18 +45,6 @@ def _slope_grad(grad_out, slope):
     PyTorch, a NaN or inf in ``grad_out`` where the slope is 0 gives NaN, not 0.
     """
     return Mul.apply(grad_out, _make(slope))
-
-
-def _floating(op, input):  # noqa: A002 - PyTorch's name
-    if input._data.dtype.kind != "f":
-        raise NotImplementedError(runtime_error(
-            op, f"not implemented for {input.dtype.name} tensors; this activation needs a "
-                "floating point input (cast with .float())").args[0])
-
-
-def _no_bool(op, input):  # noqa: A002
-    if input._data.dtype == np.bool_:
-        raise runtime_error(op, "Boolean inputs are not supported; cast with .float() or .long()")
 
 
 def _run(op, name, input, inplace, **params):  # noqa: A002
@@ -240,7 +228,7 @@ def relu(input, inplace=False):  # noqa: A002 - PyTorch's names
         >>> ember.relu(ember.tensor([-1.0, 0.5, 2.0]))
         tensor([0.0000, 0.5000, 2.0000])
     """
-    _no_bool("relu", input)
+    no_bool("relu", input)
     if inplace:
         done = overwrite("relu_", _relu_into, input)
         if done is not None:
@@ -269,7 +257,7 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):  # noqa: A002
     if min_val > max_val:
         raise value_error("hardtanh", f"min_val cannot be greater than max_val "
                                       f"(got min_val={min_val}, max_val={max_val})")
-    _no_bool("hardtanh", input)
+    no_bool("hardtanh", input)
     if input._data.dtype.kind != "f":
         min_val, max_val = int(min_val), int(max_val)
     return _run(Hardtanh, "hardtanh", input, inplace, min_val=min_val, max_val=max_val)
@@ -281,7 +269,7 @@ def hardtanh_(input, min_val=-1.0, max_val=1.0):  # noqa: A002
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):  # noqa: A002
     """``x`` for x > 0, else ``negative_slope * x``."""
-    _floating("leaky_relu", input)
+    floating_only("leaky_relu", input)
     return _run(LeakyRelu, "leaky_relu", input, inplace, negative_slope=negative_slope)
 
 
@@ -291,19 +279,19 @@ def leaky_relu_(input, negative_slope=0.01):  # noqa: A002
 
 def hardsigmoid(input, inplace=False):  # noqa: A002
     """``relu6(x + 3) / 6``: 0 below -3, 1 above 3, linear between."""
-    _floating("hardsigmoid", input)
+    floating_only("hardsigmoid", input)
     return _run(Hardsigmoid, "hardsigmoid", input, inplace)
 
 
 def hardshrink(input, lambd=0.5):  # noqa: A002
     """``x`` where ``|x| > lambd``, else 0."""
-    _floating("hardshrink", input)
+    floating_only("hardshrink", input)
     return Hardshrink.apply(input, lambd=lambd)
 
 
 def softshrink(input, lambd=0.5):  # noqa: A002
     """``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, else 0."""
-    _floating("softshrink", input)
+    floating_only("softshrink", input)
     if lambd < 0:
         raise runtime_error("softshrink", f"lambda must be non-negative, but found {lambd}")
     return Softshrink.apply(input, lambd=lambd)
@@ -333,7 +321,7 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False, *,
     The slopes come from ember's default generator (or ``generator``), so
     ``ember.manual_seed`` makes them reproducible.
     """
-    _floating("rrelu", input)
+    floating_only("rrelu", input)
     if lower > upper:
         raise runtime_error("rrelu", f"lower bound should be less than or equal to the upper "
                                      f"bound (got lower={lower}, upper={upper})")
@@ -390,7 +378,7 @@ def glu(input, dim=-1):  # noqa: A002
     if input._data.ndim == 0:
         raise runtime_error("glu", "glu does not support scalars because halving size must "
                                    "be even")
-    _floating("glu", input)
+    floating_only("glu", input)
     dim = norm_dim(dim, input._data.ndim, "glu")
     size = input._data.shape[dim]
     if size % 2:
@@ -408,7 +396,7 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 def elu(input, alpha=1.0, inplace=False):  # noqa: A002
     """Exponential linear unit: ``x`` for x > 0, else ``alpha * (exp(x) - 1)``."""
-    _floating("elu", input)
+    floating_only("elu", input)
     return _run(_smooth.Elu, "elu", input, inplace, alpha=alpha, scale=1.0, input_scale=1.0)
 
 
@@ -419,7 +407,7 @@ def elu_(input, alpha=1.0):  # noqa: A002
 def selu(input, inplace=False):  # noqa: A002
     """Scaled ELU: ``scale * elu(x, alpha)`` with the self-normalizing constants
     ``alpha = 1.6732632...`` and ``scale = 1.0507009...``."""
-    _floating("selu", input)
+    floating_only("selu", input)
     return _run(_smooth.Elu, "selu", input, inplace, alpha=_SELU_ALPHA, scale=_SELU_SCALE,
                 input_scale=1.0)
 
@@ -430,7 +418,7 @@ def selu_(input):  # noqa: A002
 
 def celu(input, alpha=1.0, inplace=False):  # noqa: A002
     """Continuously differentiable ELU: ``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``."""
-    _floating("celu", input)
+    floating_only("celu", input)
     if alpha == 0:
         raise runtime_error("celu", "ZeroDivisionError: alpha cannot be 0 for CELU")
     return _run(_smooth.Elu, "celu", input, inplace, alpha=alpha, scale=1.0,
@@ -450,55 +438,49 @@ def gelu(input, approximate="none"):  # noqa: A002
     if approximate not in ("none", "tanh"):
         raise runtime_error("gelu", f"approximate argument must be either none or tanh "
                                     f"(got {approximate!r})")
-    _floating("gelu", input)
+    floating_only("gelu", input)
     return _smooth.Gelu.apply(input, approximate=approximate)
 
 
 def silu(input, inplace=False):  # noqa: A002
     """Sigmoid linear unit (swish), ``x * sigmoid(x)``."""
-    _floating("silu", input)
+    floating_only("silu", input)
     return _run(_smooth.Silu, "silu", input, inplace)
 
 
 def mish(input, inplace=False):  # noqa: A002
     """``x * tanh(softplus(x))``."""
-    _floating("mish", input)
+    floating_only("mish", input)
     return _run(_smooth.Mish, "mish", input, inplace)
 
 
 def hardswish(input, inplace=False):  # noqa: A002
     """``x * relu6(x + 3) / 6``."""
-    _floating("hardswish", input)
+    floating_only("hardswish", input)
     return _run(_smooth.Hardswish, "hardswish", input, inplace)
 
 
 def softplus(input, beta=1.0, threshold=20.0):  # noqa: A002
     """``log(1 + exp(beta * x)) / beta``; ``x`` itself where ``beta * x > threshold``,
     where the two agree to within float precision (as PyTorch does)."""
-    _floating("softplus", input)
+    floating_only("softplus", input)
     return _smooth.Softplus.apply(input, beta=beta, threshold=threshold)
 
 
 def logsigmoid(input):  # noqa: A002
     """``log(sigmoid(x))``, computed as ``min(x, 0) - log(1 + exp(-|x|))`` to stay finite."""
-    _floating("logsigmoid", input)
+    floating_only("logsigmoid", input)
     return _smooth.Logsigmoid.apply(input)
 
 
 def tanhshrink(input):  # noqa: A002
     """``x - tanh(x)``; integer tensors compute in the default float dtype."""
-    return _smooth.Tanhshrink.apply(_as_float("tanhshrink", input))
+    return _smooth.Tanhshrink.apply(as_float("tanhshrink", input))
 
 
 def softsign(input):  # noqa: A002
     """``x / (1 + |x|)``; integer tensors compute in the default float dtype."""
-    return _smooth.Softsign.apply(_as_float("softsign", input))
-
-
-def _as_float(op, input):  # noqa: A002
-    if input._data.dtype == np.bool_:
-        raise runtime_error(op, "bool tensors are not supported; cast with .float()")
-    return input if input._data.dtype.kind == "f" else input.to(get_default_dtype())
+    return _smooth.Softsign.apply(as_float("softsign", input))
 
 
 FUNCTIONAL = [

@@ -19,9 +19,9 @@ import ember
 from ember.backend import conv_kernels
 from ember.ops import _im2col, _winograd
 from ember.testing import gradcheck, gradgradcheck
+from tests.ops.conv_paths import check, leaves
 
 F = ember.nn.functional
-TOL = {np.float32: {"rtol": 2e-4, "atol": 2e-4}, np.float64: {"rtol": 1e-9, "atol": 1e-10}}
 
 pytestmark = pytest.mark.skipif(not conv_kernels.shifted_products_available(np.float32),
                                 reason="OpenBLAS's cblas_sgemm64_ not found")
@@ -59,24 +59,6 @@ def shifted_everywhere(monkeypatch, calls):
     return calls
 
 
-def _leaves(arrays):
-    return ([ember.tensor(a, requires_grad=True) for a in arrays],
-            [torch.tensor(a, requires_grad=True) for a in arrays])
-
-
-def _check(e_out, t_out, e_in, t_in, dtype):
-    """Outputs, then the gradients of a random projection of them, agree with PyTorch."""
-    tol = TOL[dtype]
-    np.testing.assert_allclose(e_out.detach().numpy(), t_out.detach().numpy(), **tol)
-    g = np.random.default_rng(1).standard_normal(t_out.shape).astype(dtype)
-    e_out.backward(ember.tensor(g))
-    t_out.backward(torch.tensor(g))
-    for e, t in zip(e_in, t_in):
-        scale = max(1.0, float(np.abs(t.grad.numpy()).max()))
-        np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy(), rtol=tol["rtol"],
-                                   atol=tol["atol"] * scale)
-
-
 # (N, C, H, W, C_out, kernel, stride, padding, dilation): 'same' and valid, asymmetric
 # 'same' (even kernel), unequal pads and dilations per dim, one sample, one row, pads as
 # wide as the kernel's reach, a kernel as big as the padded input; strides 2 and 3 (each
@@ -110,9 +92,9 @@ def test_conv2d_matches_torch(kernels, shifted_everywhere, case, dtype):
     arrays = [rng.standard_normal((n, c, h, w)).astype(dtype),
               (rng.standard_normal((c_out, c) + k) * 0.3).astype(dtype),
               rng.standard_normal(c_out).astype(dtype)]
-    e_in, t_in = _leaves(arrays)
+    e_in, t_in = leaves(arrays)
     kwargs = {"stride": stride, "padding": padding, "dilation": dilation}
-    _check(F.conv2d(*e_in, **kwargs), torch.nn.functional.conv2d(*t_in, **kwargs),
+    check(F.conv2d(*e_in, **kwargs), torch.nn.functional.conv2d(*t_in, **kwargs),
            e_in, t_in, dtype)
     tiny = arrays[1].size < 1024  # a gemm per sample, as the plan's kept columns give
     strided = stride != 1  # the input's gradient: col2im, not a conv
@@ -130,9 +112,9 @@ def test_conv_transpose2d_matches_torch(kernels, shifted_everywhere, output_padd
     # flipped pads are unequal.
     rng = np.random.default_rng(3)
     arrays = [rng.standard_normal((2, 5, 6, 7)), rng.standard_normal((5, 4, 3, 3)) * 0.3]
-    e_in, t_in = _leaves(arrays)
+    e_in, t_in = leaves(arrays)
     kwargs = {"padding": 1, "output_padding": output_padding, "dilation": dilation}
-    _check(F.conv_transpose2d(*e_in, **kwargs), torch.nn.functional.conv_transpose2d(
+    check(F.conv_transpose2d(*e_in, **kwargs), torch.nn.functional.conv_transpose2d(
         *t_in, **kwargs), e_in, t_in, np.float64)
     assert shifted_everywhere == {"conv": 2, "weight": 0, "winograd": 0,
                                   "winograd_weight": 0}  # a tiny weight
@@ -150,10 +132,10 @@ def test_second_order_gradients(shifted_everywhere):
 
 def test_non_contiguous_input(shifted_everywhere):
     rng = np.random.default_rng(2)
-    e_base, t_base = _leaves([rng.standard_normal((2, 9, 16, 11))])
-    e_w, t_w = _leaves([rng.standard_normal((8, 16, 3, 3)) * 0.3])
+    e_base, t_base = leaves([rng.standard_normal((2, 9, 16, 11))])
+    e_w, t_w = leaves([rng.standard_normal((8, 16, 3, 3)) * 0.3])
     e_x, t_x = e_base[0].permute(0, 2, 3, 1), t_base[0].permute(0, 2, 3, 1)
-    _check(F.conv2d(e_x, e_w[0], padding=1), torch.nn.functional.conv2d(t_x, t_w[0], padding=1),
+    check(F.conv2d(e_x, e_w[0], padding=1), torch.nn.functional.conv2d(t_x, t_w[0], padding=1),
            e_base + e_w, t_base + t_w, np.float64)
     assert shifted_everywhere["conv"] >= 2
 
@@ -165,9 +147,9 @@ def test_split_over_threads_matches_torch(kernels, shifted_everywhere, split_eve
     # (5: stride 2's input gradient, by col2im).
     seen = split_everything(_im2col, "_SPLIT_WORK")
     rng = np.random.default_rng(5)
-    e_in, t_in = _leaves([rng.standard_normal((5, 16, 8, 8)).astype(np.float32),
+    e_in, t_in = leaves([rng.standard_normal((5, 16, 8, 8)).astype(np.float32),
                           (rng.standard_normal((16, 16, 3, 3)) * 0.2).astype(np.float32)])
-    _check(F.conv2d(*e_in, padding=1, stride=stride),
+    check(F.conv2d(*e_in, padding=1, stride=stride),
            torch.nn.functional.conv2d(*t_in, padding=1, stride=stride), e_in, t_in, np.float32)
     positions = {conv_kernels.ShiftedGrid(5, (8, 8), (3, 3), (s, s), ((1, 1), (1, 1)),
                                           (1, 1)).positions for s in (1, stride)}
@@ -183,9 +165,9 @@ def test_large_convs_split_the_batch(kernels, shifted_everywhere, split_everythi
     monkeypatch.setattr(_im2col, "_POSITIONS_SPLIT", 0)
     seen = split_everything(_im2col, "_SPLIT_WORK")
     rng = np.random.default_rng(9)
-    e_in, t_in = _leaves([rng.standard_normal((5, 16, 8, 8)).astype(np.float32),
+    e_in, t_in = leaves([rng.standard_normal((5, 16, 8, 8)).astype(np.float32),
                           (rng.standard_normal((16, 16, 3, 3)) * 0.2).astype(np.float32)])
-    _check(F.conv2d(*e_in, padding=1), torch.nn.functional.conv2d(*t_in, padding=1),
+    check(F.conv2d(*e_in, padding=1), torch.nn.functional.conv2d(*t_in, padding=1),
            e_in, t_in, np.float32)
     assert seen == [(5, 2)] * 3 and shifted_everywhere["conv"] >= 4
 
@@ -193,8 +175,8 @@ def test_large_convs_split_the_batch(kernels, shifted_everywhere, split_everythi
 def test_wide_pads_take_the_columns(shifted_everywhere):
     # Pads wider than the kernel's reach on both sides: the grid does not fit.
     rng = np.random.default_rng(6)
-    e_in, t_in = _leaves([rng.standard_normal((2, 3, 5, 5)), rng.standard_normal((2, 3, 3, 3))])
-    _check(F.conv2d(*e_in, padding=3), torch.nn.functional.conv2d(*t_in, padding=3),
+    e_in, t_in = leaves([rng.standard_normal((2, 3, 5, 5)), rng.standard_normal((2, 3, 3, 3))])
+    check(F.conv2d(*e_in, padding=3), torch.nn.functional.conv2d(*t_in, padding=3),
            e_in, t_in, np.float64)
     assert shifted_everywhere == {"conv": 0, "weight": 0, "winograd": 0,
                                   "winograd_weight": 0}
@@ -213,9 +195,9 @@ def test_wide_pads_take_the_columns(shifted_everywhere):
 def test_default_rules(kernels, calls, shape, compiled, numpy):
     n, c, h, w, c_out, k, padding = shape
     rng = np.random.default_rng(7)
-    e_in, t_in = _leaves([rng.standard_normal((n, c, h, w)).astype(np.float32),
+    e_in, t_in = leaves([rng.standard_normal((n, c, h, w)).astype(np.float32),
                           (rng.standard_normal((c_out, c, k, k)) * 0.1).astype(np.float32)])
-    _check(F.conv2d(*e_in, padding=padding), torch.nn.functional.conv2d(*t_in, padding=padding),
+    check(F.conv2d(*e_in, padding=padding), torch.nn.functional.conv2d(*t_in, padding=padding),
            e_in, t_in, np.float32)
     expected = compiled if kernels == "compiled" else numpy
     assert tuple(calls.values()) == expected
@@ -249,7 +231,7 @@ def test_channels_last_columns_in_small_products(monkeypatch, dtype):
     monkeypatch.setattr(_im2col, "_conv_channels_last",
                         lambda *args: seen.append(args[0].shape) or columns(*args))
     rng = np.random.default_rng(8)
-    e_in, t_in = _leaves([rng.standard_normal((3, 6, 14, 13)).astype(dtype),
+    e_in, t_in = leaves([rng.standard_normal((3, 6, 14, 13)).astype(dtype),
                           (rng.standard_normal((16, 6, 5, 5)) * 0.2).astype(dtype)])
-    _check(F.conv2d(*e_in), torch.nn.functional.conv2d(*t_in), e_in, t_in, dtype)
+    check(F.conv2d(*e_in), torch.nn.functional.conv2d(*t_in), e_in, t_in, dtype)
     assert seen == [(3, 6, 14, 13)]

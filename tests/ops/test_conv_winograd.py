@@ -12,12 +12,12 @@ import pytest
 import torch
 
 import ember
-from ember.backend import conv_kernels, use_compiled_kernels
+from ember.backend import use_compiled_kernels, winograd_kernels
 from ember.ops import _winograd
 from ember.testing import gradcheck
+from tests.ops.conv_paths import check, leaves
 
 F = ember.nn.functional
-TOL = {np.float32: {"rtol": 2e-4, "atol": 2e-4}, np.float64: {"rtol": 1e-9, "atol": 1e-10}}
 
 
 class _AsPython:
@@ -43,7 +43,7 @@ def winograd(request, monkeypatch):
         request.addfinalizer(lambda: use_compiled_kernels(previous))
     else:
         for name in ("winograd_input", "winograd_output"):
-            monkeypatch.setattr(_winograd, name, _AsPython(getattr(conv_kernels, name)))
+            monkeypatch.setattr(_winograd, name, _AsPython(getattr(winograd_kernels, name)))
     monkeypatch.setattr(_winograd, "MIN_CHANNELS", 1)
     seen = {"conv": 0, "weight": 0}
 
@@ -57,24 +57,6 @@ def winograd(request, monkeypatch):
     monkeypatch.setattr(_winograd, "conv2d_weight",
                         counted("weight", _winograd.conv2d_weight))
     return seen
-
-
-def _leaves(arrays):
-    return ([ember.tensor(a, requires_grad=True) for a in arrays],
-            [torch.tensor(a, requires_grad=True) for a in arrays])
-
-
-def _check(e_out, t_out, e_in, t_in, dtype):
-    """Outputs, then the gradients of a random projection of them, agree with PyTorch."""
-    tol = TOL[dtype]
-    np.testing.assert_allclose(e_out.detach().numpy(), t_out.detach().numpy(), **tol)
-    g = np.random.default_rng(1).standard_normal(t_out.shape).astype(dtype)
-    e_out.backward(ember.tensor(g))
-    t_out.backward(torch.tensor(g))
-    for e, t in zip(e_in, t_in):
-        scale = max(1.0, float(np.abs(t.grad.numpy()).max()))
-        np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy(), rtol=tol["rtol"],
-                                   atol=tol["atol"] * scale)
 
 
 # (N, C, H, W, C_out, padding): even and odd output sizes (a last tile half outside), no
@@ -99,8 +81,8 @@ def test_conv2d_matches_torch(winograd, case, dtype):
     arrays = [rng.standard_normal((n, c, h, w)).astype(dtype),
               (rng.standard_normal((c_out, c, 3, 3)) * 0.3).astype(dtype),
               rng.standard_normal(c_out).astype(dtype)]
-    e_in, t_in = _leaves(arrays)
-    _check(F.conv2d(*e_in, padding=padding), torch.nn.functional.conv2d(*t_in, padding=padding),
+    e_in, t_in = leaves(arrays)
+    check(F.conv2d(*e_in, padding=padding), torch.nn.functional.conv2d(*t_in, padding=padding),
            e_in, t_in, dtype)
     tiny = arrays[1].size < 1024
     # the forward, and the input's gradient as a flipped conv
@@ -111,9 +93,9 @@ def test_conv_transpose2d_matches_torch(winograd):
     # Its forward is a flipped-kernel conv, with unequal pads from output_padding.
     rng = np.random.default_rng(3)
     arrays = [rng.standard_normal((2, 5, 6, 7)), rng.standard_normal((5, 4, 3, 3)) * 0.3]
-    e_in, t_in = _leaves(arrays)
+    e_in, t_in = leaves(arrays)
     kwargs = {"padding": 1, "output_padding": 0}
-    _check(F.conv_transpose2d(*e_in, **kwargs),
+    check(F.conv_transpose2d(*e_in, **kwargs),
            torch.nn.functional.conv_transpose2d(*t_in, **kwargs), e_in, t_in, np.float64)
     assert winograd == {"conv": 2, "weight": 0}  # a tiny weight
 
@@ -131,10 +113,10 @@ def test_non_contiguous_input_and_split(winograd, split_everything):
 
     seen = split_everything(_im2col, "_SPLIT_WORK")
     rng = np.random.default_rng(2)
-    e_base, t_base = _leaves([rng.standard_normal((5, 9, 8, 12)).astype(np.float32)])
-    e_w, t_w = _leaves([(rng.standard_normal((10, 12, 3, 3)) * 0.3).astype(np.float32)])
+    e_base, t_base = leaves([rng.standard_normal((5, 9, 8, 12)).astype(np.float32)])
+    e_w, t_w = leaves([(rng.standard_normal((10, 12, 3, 3)) * 0.3).astype(np.float32)])
     e_x, t_x = e_base[0].permute(0, 3, 1, 2), t_base[0].permute(0, 3, 1, 2)
-    _check(F.conv2d(e_x, e_w[0], padding=1), torch.nn.functional.conv2d(t_x, t_w[0], padding=1),
+    check(F.conv2d(e_x, e_w[0], padding=1), torch.nn.functional.conv2d(t_x, t_w[0], padding=1),
            e_base + e_w, t_base + t_w, np.float32)
     # each piece of the three splits (forward, input's and weight's gradients) ran here
     assert len(seen) == 3 and winograd["weight"] > 1 and winograd["conv"] == 2 * winograd[
@@ -144,9 +126,9 @@ def test_non_contiguous_input_and_split(winograd, split_everything):
 @pytest.mark.parametrize("kwargs", [{"stride": 2}, {"dilation": 2}, {"groups": 2}])
 def test_other_geometries_take_other_paths(winograd, kwargs):
     rng = np.random.default_rng(6)
-    e_in, t_in = _leaves([rng.standard_normal((2, 4, 9, 9)),
+    e_in, t_in = leaves([rng.standard_normal((2, 4, 9, 9)),
                           rng.standard_normal((4, 4 // kwargs.get("groups", 1), 3, 3))])
-    _check(F.conv2d(*e_in, padding=1, **kwargs),
+    check(F.conv2d(*e_in, padding=1, **kwargs),
            torch.nn.functional.conv2d(*t_in, padding=1, **kwargs), e_in, t_in, np.float64)
     assert winograd == {"conv": 0, "weight": 0}
 
@@ -159,7 +141,7 @@ def test_default_rule_needs_compiled_kernels_and_channels():
         assert not _winograd.applies(x, 64, (3, 3), (1, 1), pads, (1, 1), 1)
     finally:
         use_compiled_kernels(previous)
-    if conv_kernels.winograd_input.ready():
+    if winograd_kernels.winograd_input.ready():
         assert _winograd.applies(x, 64, (3, 3), (1, 1), pads, (1, 1), 1)
     assert not _winograd.applies(x[:, :16], 16, (3, 3), (1, 1), pads, (1, 1), 1)
     assert not _winograd.applies(x, 64, (3, 3), (1, 1), ((1, -1), (1, 1)), (1, 1), 1)
@@ -176,9 +158,9 @@ def test_blocks_of_samples(winograd, monkeypatch, blas_threads):
     monkeypatch.setattr(_winograd, "_samples_per_block",
                         lambda *args: blocks.append(per_block(*args)) or blocks[-1])
     rng = np.random.default_rng(9)
-    e_in, t_in = _leaves([rng.standard_normal((3, 12, 6, 7)),
+    e_in, t_in = leaves([rng.standard_normal((3, 12, 6, 7)),
                           rng.standard_normal((10, 12, 3, 3)) * 0.3])
-    _check(F.conv2d(*e_in, padding=1), torch.nn.functional.conv2d(*t_in, padding=1),
+    check(F.conv2d(*e_in, padding=1), torch.nn.functional.conv2d(*t_in, padding=1),
            e_in, t_in, np.float64)
     assert winograd == {"conv": 2, "weight": 1}
     assert blocks == [1 if blas_threads == 1 else 3] * 3

@@ -15,17 +15,7 @@ import torch
 import ember
 import ember.nn.functional as F
 from ember import nn, optim
-from ember.backend import use_compiled_kernels
 from ember.jit import array_linear, plan_optimizer, plan_rewrites, train_plan
-
-
-@pytest.fixture(params=[True, False], ids=["kernels", "numpy"])
-def kernels(request):
-    previous = use_compiled_kernels(request.param)
-    try:
-        yield request.param
-    finally:
-        use_compiled_kernels(previous)
 
 
 def _mlp(width=16, dtype=ember.float32):

@@ -14,17 +14,7 @@ import torch
 import ember
 import ember.nn.functional as F
 from ember import nn, optim
-from ember.backend import use_compiled_kernels
 from ember.jit import array_norm
-
-
-@pytest.fixture(params=[True, False], ids=["kernels", "numpy"])
-def kernels(request):
-    previous = use_compiled_kernels(request.param)
-    try:
-        yield request.param
-    finally:
-        use_compiled_kernels(previous)
 
 
 class _Net(nn.Module):
@@ -82,7 +72,7 @@ def test_layer_norm_in_pieces_equals_eager(kernels, affine, dtype, split_everyth
     # never visits it. The second's backward runs in two pieces of rows (and its
     # weight's sums). Never on the NumPy path (the op's own code).
     steps = [(3, 2)] if affine else [(2, 2)]
-    assert seen == (steps * 3 if kernels else [])
+    assert seen == (steps * 3 if kernels == "compiled" else [])
 
 
 def test_layer_norm_whole_below_the_threshold_equals_eager(split_everything):

@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 
 import ember
-from ember.jit.array_backward import RULES
-from ember.jit.ops import lookup
+from tests.jit.rule_checks import assert_rule_equals_backward
 
 
 def _arr(rng, *shape, dtype=np.float32):
@@ -38,22 +37,7 @@ def _cases():
 @pytest.mark.parametrize("target, arrays, params, send", _cases(),
                          ids=lambda v: v if isinstance(v, str) else "")
 def test_rules_equal_the_ops_own_backward(target, arrays, params, send):
-    cls = lookup(target)
-    tensors = [ember.from_numpy(a.copy()).requires_grad_(s) for a, s in zip(arrays, send)]
-    out = cls.apply(*tensors, **params)
-    grad = np.random.default_rng(1).standard_normal(out.shape).astype(arrays[0].dtype)
-    out.backward(ember.from_numpy(grad))
-    op = object.__new__(cls)
-    result = op.forward(*arrays, **params)
-    found = RULES[target](op, arrays, [result], [grad], send)
-    assert len(found) == len(arrays)
-    for t, g, s in zip(tensors, found, send):
-        if not s:
-            assert t.grad is None
-            continue
-        if g.shape != t.shape:  # the plan sums broadcast gradients back, as the engine
-            g = g.reshape((-1,) + tuple(t.shape)).sum(0)
-        np.testing.assert_array_equal(g, t.grad.numpy())
+    assert_rule_equals_backward(target, arrays, params, send)
 
 
 def test_a_transformer_step_plans_both_rules():

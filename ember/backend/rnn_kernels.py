@@ -4,10 +4,11 @@
 matrix product and calls one of these functions, which do the elementwise rest in one
 pass (compiled) or a few whole-array passes (NumPy), writing into buffers the caller
 owns. Gate order is PyTorch's ``i, f, g, o``; rows are batch entries, ``H`` the hidden
-size. The recurrent products arrive transposed (``(4H, N)`` and ``(H, N)``) because
-OpenBLAS computes ``W @ h^T`` for a few dozen rows faster than ``h @ W^T``: (32, 256)
-against a (1024, 256) float32 weight, one thread, CPU time 204 us against 269 us forward
-and 218 us against 280 us for the backward product.
+size. Forward, the caller adds the recurrent product ``h_prev W_hh^T`` into the gates'
+rows itself (small products in place, ``ember.backend.small_products``); backward's
+product arrives transposed (``(H, N)``), the orientation OpenBLAS runs faster for a few
+dozen rows: 218 us against 280 us for (32, 256) rows and a (1024, 256) float32 weight,
+one thread.
 
 float32 runs in float32 arithmetic with an ``exp`` that vectorizes: a degree-7 polynomial
 after a Cody-Waite range reduction, scaled by ``2**k`` built from its bits (relative
@@ -28,15 +29,16 @@ __all__ = ["lstm_step_backward", "lstm_step_forward"]
 _f32 = np.float32
 
 
-def lstm_step_forward(act, gh_t, bias, c_prev, c, tc, h):
+def lstm_step_forward(act, bias, c_prev, c, tc, h):
     """Gates and cell update of one step, in place.
 
     Args:
-        act: ``(N, 4H + k)``: on entry its first ``4H`` columns hold the step's input
-            projection ``x W_ih^T``; on exit the activations ``sigmoid(i), sigmoid(f),
-            tanh(g), sigmoid(o)``. The ``k`` spare columns (the caller pads ``acts``, see
-            ``_forward32``) are not touched.
-        gh_t: ``(4H, N)``: ``W_hh h_prev^T``, the recurrent part of the gates.
+        act: ``(N, 4H + k)``: on entry its first ``4H`` columns hold the step's gates
+            before bias and activation, ``x W_ih^T + h_prev W_hh^T`` (the caller adds the
+            recurrent product into the input projection); on exit the activations
+            ``sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)``. The ``k`` spare columns (the
+            caller pads ``acts``, see ``_ROW_PAD`` in ember/nn/modules/_lstm_seq.py) are
+            not touched.
         bias: ``(4H,)``, ``b_ih + b_hh``.
         c_prev: ``(N, H)``, the previous cell state.
         c, tc: ``(N, H)`` outputs: the cell state and ``tanh(c)``.
@@ -45,11 +47,10 @@ def lstm_step_forward(act, gh_t, bias, c_prev, c, tc, h):
             than a strided view of its first columns).
     """
     if act.dtype == np.float32 and _forward32.ready():
-        _forward32(act, gh_t, bias, c_prev, c, tc, h)
+        _forward32(act, bias, c_prev, c, tc, h)
         return
     hs = c.shape[1]
     act = act[:, :4 * hs]
-    act += gh_t.T
     act += bias
     g = np.tanh(act[:, 2 * hs:3 * hs])
     with np.errstate(over="ignore"):  # exp(-x) = inf for very negative x gives 0, correctly
@@ -120,26 +121,19 @@ def _tanh32(x):
 
 
 @_kernel
-def _forward32(act, gh_t, bias, c_prev, c, tc, h):
+def _forward32(act, bias, c_prev, c, tc, h):
     rows, hs = c.shape
-    # gh_t is transposed: read along its rows and store down act's columns, 10.7 us for
-    # (32, 4 x 256) against 17.7 us adding blocks of 16 gates read down gh_t's columns. The
-    # caller pads act's rows (_lstm_seq: 4H + 16 elements apart): rows a multiple of 4 KB
-    # apart share one set of the L1 cache, and these stores then take 30 times as long.
-    for j in range(4 * hs):
-        g_row, b = gh_t[j], bias[j]
-        for n in range(rows):
-            act[n, j] += g_row[n] + b
+    if_bias, g_bias, o_bias = bias[:2 * hs], bias[2 * hs:3 * hs], bias[3 * hs:4 * hs]
     for n in range(rows):
         a = act[n]
         # Slices, so that every loop counts from 0: Numba wraps negative indices, and LLVM
         # only vectorizes when it can prove the index is never negative.
         if_gates, g_gate, o_gate = a[:2 * hs], a[2 * hs:3 * hs], a[3 * hs:4 * hs]
         for j in range(2 * hs):
-            if_gates[j] = _sigmoid32(if_gates[j])
+            if_gates[j] = _sigmoid32(if_gates[j] + if_bias[j])
         for j in range(hs):
-            g_gate[j] = _tanh32(g_gate[j])
-            o_gate[j] = _sigmoid32(o_gate[j])
+            g_gate[j] = _tanh32(g_gate[j] + g_bias[j])
+            o_gate[j] = _sigmoid32(o_gate[j] + o_bias[j])
         i_gate, f_gate = a[:hs], a[hs:2 * hs]
         c_row, tc_row, h_row, c_prev_row = c[n], tc[n], h[n, :hs], c_prev[n]
         for j in range(hs):

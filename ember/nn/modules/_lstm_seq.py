@@ -29,6 +29,14 @@ the many times longer that spinning OpenBLAS threads take. The op's forward and 
 at the benchmark's sizes, idle machine: 30.9 ms at two threads against 56.1 ms at one
 (time loops 8.7 + 9.4 ms against 15.5 + 16.5 ms; PyTorch's layer 23.4 ms at two).
 
+Each step's recurrent product runs as small products that OpenBLAS does not pack
+(``ember.backend.small_products``): forward ``h_prev W_hh^T`` is added straight into the
+gates' rows in column blocks, backward ``W_hh^T dgates^T`` reads a C-contiguous copy of
+the step's gate gradients in row blocks (``_recurrent_add``, ``_recurrent_product``).
+The ``lstm`` benchmark's training step, against one product per step (alternating
+processes, best of 3 x 15 steps each, idle machine): one thread 51.7-52.5 ms against
+54.3-56.1 ms; two threads 30.1-34.8 ms against 31.6-35.7 ms (medians 31.0 and 32.0).
+
 Measured on the ``lstm`` benchmark (Embedding 65x64, LSTM 64 -> 256 over 32 x 64 tokens,
 Linear 256 -> 65, Adam), one thread, CPU time of a training step on a busy machine:
 61.6 ms against 87.7 ms step by step; PyTorch 2.13 (whose CPU LSTM is oneDNN's fused
@@ -43,6 +51,11 @@ from ember.autograd.grad_mode import GradMode
 from ember.autograd.node import Op
 from ember.backend.index_kernels import add_rows
 from ember.backend.rnn_kernels import lstm_step_backward, lstm_step_forward
+from ember.backend.small_products import (
+    small_product,
+    small_product_columns,
+    small_products_available,
+)
 from ember.backend.threads import pieces, split
 from ember.ops.embedding import TakeRows
 from ember.ops.join import stack
@@ -144,18 +157,20 @@ class LSTMSequence(Op):
     def _run_steps(self, w_hh, bias):
         rows = self.acts.shape[1]
         count = pieces(rows, self.acts[0].size * self.cbuf.shape[2], _SPLIT_STEP_WORK)
-        _over_rows(lambda lo, hi: self._run_rows(w_hh, bias, lo, hi), rows, count)
+        add = _recurrent_add(np.ascontiguousarray(w_hh.T))
+        _over_rows(lambda lo, hi: self._run_rows(add, bias, lo, hi), rows, count)
 
-    def _run_rows(self, w_hh, bias, lo, hi):
-        """The forward time loop for batch rows ``lo:hi`` (rows never interact)."""
+    def _run_rows(self, add, bias, lo, hi):
+        """The forward time loop for batch rows ``lo:hi`` (rows never interact); ``add(h,
+        act)`` adds ``h @ W_hh^T`` into a step's gates."""
         acts, hx, cbuf, tc = (a[:, lo:hi] for a in (self.act_rows, self.hx, self.cbuf,
                                                      self.tc))
         prev, steps, hs = self.prev, acts.shape[0], cbuf.shape[2]
-        gh_t = np.empty((self.acts.shape[2], hi - lo), acts.dtype)
+        gates = self.acts.shape[2]
         for t in (range(steps - 1, -1, -1) if prev else range(steps)):
             self._step_input(acts[t], t, lo, hi)
-            np.matmul(w_hh, hx[t + prev, :, :hs].T, out=gh_t)
-            lstm_step_forward(acts[t], gh_t, bias, cbuf[t + prev], cbuf[t + 1 - prev], tc[t],
+            add(hx[t + prev, :, :hs], acts[t, :, :gates])
+            lstm_step_forward(acts[t], bias, cbuf[t + prev], cbuf[t + 1 - prev], tc[t],
                               hx[t + 1 - prev])
         # The output is a copy in the caller's layout, made here so that each thread
         # copies its own rows.
@@ -203,10 +218,11 @@ class LSTMSequence(Op):
             grad_h._data[lo:hi].T.copy()
         need_h0 = self.needs_input_grad[3]
         order = range(steps) if prev else range(steps - 1, -1, -1)
+        product = _recurrent_product(w_hh_t, gates, hi - lo)
         for k, t in enumerate(order):
             lstm_step_backward(g[t], dh_t, acts[t], tc[t], cbuf[t + prev], dc, d_rows[t])
             if need_h0 or k + 1 < steps:
-                np.matmul(w_hh_t, d_rows[t, :, :gates].T, out=dh_t)
+                product(d_rows[t, :, :gates].T, dh_t)
         return dh_t
 
     def _input_grads(self, inputs, d_rows, dh_t, dc):
@@ -333,6 +349,31 @@ def _matmul(a, b, out=None):
     split(lambda lo, hi: np.matmul(a[lo:hi], b, out=out[lo:hi]), a.shape[0],
           pieces(a.shape[0], work, _SPLIT_PRODUCT_WORK))
     return out
+
+
+def _recurrent_add(w_t):
+    """``fn(h, act)``: ``act += h @ w_t`` for a step's ``h (N, H)`` and gates ``act (N,
+    4H)`` (rows contiguous), by small products in place where OpenBLAS can
+    (``ember.backend.small_products``: the ``lstm`` benchmark's step 106 -> 83 us at 16
+    rows, one thread), else one product and an add."""
+    if small_products_available(w_t.dtype):
+        return lambda h, act: small_product_columns(h, w_t, act, 1.0)
+    return lambda h, act: np.add(act, h @ w_t, out=act)
+
+
+def _recurrent_product(w, inner, columns):
+    """``fn(b, out)``: ``out[...] = w @ b`` for the time loops' ``(inner, columns)`` right
+    operands (transposed views), as small products on a C-contiguous copy of ``b`` where
+    OpenBLAS can (``ember.backend.small_products``), else one product."""
+    if not (small_products_available(w.dtype) and w.strides[1] == w.itemsize):
+        return lambda b, out: np.matmul(w, b, out=out)
+    right = np.empty((inner, columns), w.dtype)
+
+    def product(b, out):
+        np.copyto(right, b)
+        small_product(w, right, out)
+
+    return product
 
 
 def _time_major(grad_out, batch_first, like, lo, hi):

@@ -25,9 +25,9 @@ once per piece.
 """
 
 
-from ember.backend.conv_kernels import _gemm_at, _Gemm, _loop, _run
+from ember.backend.conv_kernels import _Gemm, _gemm_at, _loop, _run
 
-__all__ = ["SMALL", "small_product", "small_products_available"]
+__all__ = ["SMALL", "small_product", "small_product_columns", "small_products_available"]
 
 SMALL = 1 << 19
 

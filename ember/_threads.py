@@ -23,20 +23,29 @@ import ctypes
 import os
 import warnings
 
-__all__ = ["blas_library_threads", "get_num_threads", "products_for", "set_library_threads",
-           "set_num_threads", "set_thread_count", "use_blas_threads"]
+__all__ = ["blas_found", "blas_library_threads", "blas_products", "get_num_threads",
+           "products_for", "set_blas_products", "set_library_threads", "set_num_threads",
+           "set_thread_count", "use_blas_threads"]
 
 _SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads_64_",
             "openblas_set_num_threads64_", "openblas_set_num_threads")
 _GETTERS = ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads_64_",
             "openblas_get_num_threads64_", "openblas_get_num_threads")
+# NOTE [stopping OpenBLAS's spinners]: after a product on two or more threads, OpenBLAS's
+# threads spin for ~0.1 s waiting for the next one, and setting the count to one does not
+# stop them (measured: 0.10 s of CPU in a 0.2 s sleep either way). While they spin they
+# take the core that the pool's pieces need, so when the products go back to one thread
+# (training after inference, or the step tuner leaving ``"blas"``) ember shuts them down
+# (0 s of CPU in the same sleep); OpenBLAS starts them again on its next threaded product.
+_SHUTDOWN = "blas_thread_shutdown_"
 
 
 class _Blas:
-    library = None  # (setter, getter) once found, False if there is none
+    library = None  # (setter, getter, shutdown or None) once found, False if there is none
     warned = False
     threads = None  # ember's thread count: None until set or first asked
     own_threads = False  # True: OpenBLAS threads its products itself (no pool)
+    tuned = False  # True: the same, because ember.backend.step_tuner found it faster
     inference = False  # True while products run outside autograd (see ``products_for``)
 
 
@@ -53,7 +62,7 @@ def _find():
             getter = next((getattr(lib, g) for g in _GETTERS if hasattr(lib, g)), None)
             if setter is not None and getter is not None:
                 getter.restype = ctypes.c_int
-                _Blas.library = (setter, getter)
+                _Blas.library = (setter, getter, getattr(lib, _SHUTDOWN, None))
                 break
     return _Blas.library
 
@@ -82,7 +91,13 @@ def set_num_threads(n):
 def set_thread_count(n):
     """``set_num_threads`` with no checks or warning (``ember._cpu_share`` adapts with it)."""
     _Blas.threads = int(n)
-    set_library_threads(n if _Blas.own_threads or _Blas.inference else 1)
+    library = n if _Blas.own_threads or _Blas.tuned or _Blas.inference else 1
+    found = _find()
+    if found and library == 1 and found[2] is not None and found[1]() > 1:
+        found[0](ctypes.c_int(1))
+        found[2]()  # NOTE [stopping OpenBLAS's spinners]
+        return
+    set_library_threads(library)
 
 
 def get_num_threads():
@@ -101,6 +116,25 @@ def use_blas_threads(enabled):
     _Blas.own_threads = bool(enabled)
     set_thread_count(threads)
     return previous
+
+
+def blas_products():
+    """True when products run whole on OpenBLAS's threads (``use_blas_threads``, or the
+    step tuner's ``"blas"`` mode) rather than in pieces on ember's pool."""
+    return _Blas.own_threads or _Blas.tuned
+
+
+def set_blas_products(enabled):
+    """The step tuner's switch (``ember.backend.step_tuner``): products on OpenBLAS's
+    threads (True) or on the pool; the user's ``use_blas_threads`` setting is unchanged."""
+    if bool(enabled) is not _Blas.tuned:
+        _Blas.tuned = bool(enabled)
+        set_thread_count(get_num_threads())
+
+
+def blas_found():
+    """Whether NumPy's BLAS is an OpenBLAS whose thread count ember can set."""
+    return bool(_find())
 
 
 def products_for(inference):

@@ -27,7 +27,7 @@ from typing import ClassVar
 import numpy as np
 
 from ember._threads import blas_library_threads, get_num_threads, set_library_threads
-from ember.backend import split_gain
+from ember.backend import split_gain, step_tuner
 from ember.backend.compiled import kernel
 
 __all__ = ["pieces", "split", "splitting"]
@@ -132,9 +132,11 @@ def pieces(n, work, min_work):
 
     ``work`` is the op's size in any unit the caller's threshold is measured in; the count
     is at most ``n`` and the number of threads ``ember.set_num_threads`` set; 1 while
-    splits are paused because they stopped paying (``ember.backend.split_gain``).
+    splits are paused because they stopped paying (``ember.backend.split_gain``) or the
+    training loop's steps ran fastest on one thread (``ember.backend.step_tuner``).
     """
-    if n < 2 or work < min_work or _Pool.active or not split_gain.paying():
+    if (n < 2 or work < min_work or _Pool.active or step_tuner.serial()
+            or not split_gain.paying()):
         return 1
     return min(n, get_num_threads())
 

@@ -127,7 +127,7 @@ def _grads_with_bias(g2, x2, w):
     """
     rows, out_f = g2.shape
     work = rows * out_f * w.shape[1] * 2
-    if (pieces(rows, work, linalg._SPLIT_WORK) != 2 or out_f < 2 * _MIN_COLUMNS
+    if (linalg.product_pieces(rows, work) != 2 or out_f < 2 * _MIN_COLUMNS
             or not g2.flags.c_contiguous or not g2.dtype == x2.dtype == w.dtype):
         return None
     grad_x = np.empty((rows, w.shape[1]), g2.dtype)

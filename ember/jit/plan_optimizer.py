@@ -17,6 +17,7 @@ holding about one core: the plan's step 1.02x as fast with the updates in groups
 """
 
 from ember._cpu_share import poll as poll_cpu_share
+from ember.backend import step_tuner
 from ember.backend.threads import pieces, split
 from ember.optim.optimizer import Optimizer
 
@@ -35,6 +36,7 @@ def optimizer_step(optimizer, kwargs):
         optimizer.step(**kwargs)
         return
     poll_cpu_share()  # as Optimizer.step: a safe point to change the thread count
+    step_tuner.tick(optimizer)  # and to time the training loop's steps
     sizes = [p._data.size for p, _ in work]
     count = pieces(len(work), sum(sizes), _SPLIT_SIZE)
     if count == 1:

@@ -6,7 +6,7 @@
 import numpy as np
 
 from ember._errors import fmt_shape, runtime_error, shape_error
-from ember._threads import products_for
+from ember._threads import blas_products, products_for
 from ember.autograd.grad_mode import GradMode
 from ember.autograd.node import Op
 from ember.backend.threads import pieces, split
@@ -85,6 +85,13 @@ class MatMul(Op):
 _SPLIT_WORK = 1 << 24
 
 
+def product_pieces(rows, work):
+    """How many pieces a product (or products) of ``work`` multiply-adds over ``rows``
+    output rows runs in on ember's threads: 1 below ``_SPLIT_WORK``, and 1 while OpenBLAS
+    threads products itself (``ember._threads.blas_products``)."""
+    return 1 if blas_products() else pieces(rows, work, _SPLIT_WORK)
+
+
 def _products(pairs, work, inference=False, equal=False, bias=None):
     """``[a @ b for a, b in pairs]`` (2-D arrays of one dtype), split when ``work`` is large.
 
@@ -98,7 +105,7 @@ def _products(pairs, work, inference=False, equal=False, bias=None):
     (one product only): a ``(columns,)`` array added to the result, piece by piece.
     """
     rows = max(a.shape[0] for a, _ in pairs)
-    count = pieces(rows, work, _SPLIT_WORK)
+    count = product_pieces(rows, work)
     if count == 1:
         products_for(inference)
         outs = [a @ b for a, b in pairs]

@@ -24,6 +24,7 @@ from ember import _dtype
 from ember._cpu_share import poll as poll_cpu_share
 from ember._errors import type_error, value_error
 from ember.autograd.grad_mode import enable_grad
+from ember.backend import step_tuner
 from ember.nn.module import _Handle
 from ember.tensor import Tensor
 
@@ -48,6 +49,7 @@ def _hooked(step):
         if getattr(self, "_in_step", False):  # a subclass's step calling super().step()
             return step(self, *args, **kwargs)
         poll_cpu_share()  # a safe point to change the BLAS thread count
+        step_tuner.tick(self)  # and to time the training loop's steps
         for hook in list(self._optimizer_step_pre_hooks.values()):
             result = hook(self, args, kwargs)
             if result is not None:

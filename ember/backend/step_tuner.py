@@ -1,0 +1,215 @@
+"""Choose how a training loop's steps use the threads, by timing the steps themselves.
+
+With two threads ember can run a step three ways (``MODES``):
+
+- ``"split"`` (the default): OpenBLAS at one thread, and every op whose work splits
+  (large products, convolutions, ...) runs in pieces on ember's pool
+  (``ember.backend.threads``);
+- ``"blas"``: products run whole on OpenBLAS's own threads, which share one packed copy
+  of each operand between them; the other ops still split on the pool;
+- ``"serial"``: one thread, nothing split.
+
+Which is fastest depends on the model and on the machine's phase, and no cost model of
+a single op sees it. Measured on these 2-core virtual machines, wall time per step, one
+process per figure (PyTorch's step beside it):
+
+================  ==========  ==========  ==========  ===========
+phase, workload   split       blas        serial      PyTorch
+================  ==========  ==========  ==========  ===========
+fast, ``mlp``     2.50 ms     2.29 ms     3.9 ms      2.38 ms
+slow, ``mlp``     4.45 ms     4.25 ms     3.9 ms      3.7 ms
+fast, ``lenet``   4.0 ms      6.1 ms
+fast, ``lstm``    31.7 ms     60 ms       56 ms
+================  ==========  ==========  ==========  ===========
+
+In ``blas`` mode OpenBLAS's threads spin for a while after every product and take the
+core that the pool's pieces need, which costs the models whose steps are mostly other
+ops. In the slow phase (one thread computes at its usual speed but two get little more
+done than one, as if they shared one core) splitting costs time; the splits' own
+measure (``split_gain``) cannot see that, because the calling thread's pieces slow down
+as much as the other thread's.
+
+So ``tick``, called where an optimizer steps (``Optimizer.step``, a captured step's
+update), times the steps between one optimizer's calls and runs a trial: a few blocks of
+``BLOCK`` steps in each mode, the first step of each block not counted (it still carries
+the previous mode's state), each mode judged by the median of its steps. A mode whose
+step takes more than ``GIVE_UP`` times the best mode's median leaves the trial at once,
+so a bad mode costs a step or two: one trial on ``mlp`` is about 20 steps, ~50 ms. The
+loop then runs in the fastest mode, and tries again ``RETRY`` seconds later (doubling up
+to ``LONGEST_RETRY`` while the choice holds), at once when the steps become ``DRIFT``
+times slower than the trial measured, or when the thread count changes.
+
+It follows ``ember.set_adaptive_threads``: with adaptation off (as in the tests), or at
+one thread, steps always run ``"split"``.
+"""
+
+import weakref
+from time import perf_counter
+
+from ember import _threads
+from ember._cpu_share import adaptive_threads_enabled
+
+__all__ = ["MODES", "current_mode", "last_trial", "reset", "serial", "tick"]
+
+MODES = ("split", "blas", "serial")
+WARM_STEPS = 3  # steps before the first trial (caches, compiled kernels, first allocations)
+BLOCK = 3  # steps in a row in one mode during a trial; the first of them is not counted
+BLOCKS = 2  # blocks of each mode in one trial
+GIVE_UP = 1.3  # a mode this many times slower than the best leaves the trial
+RETRY = 0.25  # seconds to the next trial of the close modes, doubling up to LONGEST_RETRY
+LONGEST_RETRY = 32.0  # while the choice holds
+FULL_EVERY = 60.0  # seconds between trials of every mode
+DRIFT = 1.25  # steps this many times slower than the trial measured start a trial
+RECENT = 16  # steps whose median is compared with the trial's
+
+
+class _State:
+    owner = None  # weakref to the optimizer whose steps are timed
+    last = None  # perf_counter() of its last step
+    mode = "split"  # the mode steps run in now
+    warm = 0  # steps seen since (re)starting
+    threads = None  # the thread count the current choice is for
+    schedule = []  # the trial's remaining modes, one per step  # noqa: RUF012 - process-wide
+    samples = None  # {mode: [seconds per counted step]} during a trial
+    counted = False  # whether the step now running counts (not a block's first)
+    chosen = None  # (mode, its median step) once a trial ended
+    medians = None  # {mode: median step} of the last trial
+    recent = []  # noqa: RUF012 - the last RECENT steps since the trial ended
+    retry_at = 0.0  # perf_counter() time of the next trial
+    retry = RETRY  # the wait before the trial after next
+    full_at = 0.0  # perf_counter() time of the next trial of every mode
+    slowness = {}  # noqa: RUF012 - {mode: its median / the best's} when last measured
+
+
+def serial():
+    """True while the tuner runs steps on one thread (``pieces`` then cuts nothing)."""
+    return _State.mode == "serial"
+
+
+def current_mode():
+    """The mode steps run in now (one of ``MODES``)."""
+    return _State.mode
+
+
+def last_trial():
+    """``{mode: median seconds per step}`` measured by the last trial (None before one)."""
+    return _State.medians
+
+
+def tick(owner):
+    """One optimizer step of ``owner`` is starting: time the last one, maybe change mode.
+
+    Called at a safe point (no op running). Cheap when the loop is settled: a clock read
+    and a few attribute reads."""
+    state = _State
+    threads = _threads.get_num_threads()
+    if not adaptive_threads_enabled() or threads < 2:
+        if state.mode != "split" or state.owner is not None:
+            reset()
+        return
+    now = perf_counter()
+    tracked = state.owner() if state.owner is not None else None
+    if tracked is not owner:
+        # Another optimizer: a second one in the same loop is ignored; one that takes
+        # over (a new model, or the old one gone) is timed from scratch.
+        if tracked is not None and now - state.last < 2.0:
+            return
+        reset()
+        state.owner, state.last, state.threads = weakref.ref(owner), now, threads
+        return
+    seconds, state.last = now - state.last, now
+    if threads != state.threads:
+        _restart(threads)
+    elif state.schedule or state.samples is not None:
+        _trial_step(seconds, now)
+    elif state.chosen is None:
+        state.warm += 1
+        if state.warm >= WARM_STEPS:
+            _start_trial(now, full=True)
+    else:
+        _settled_step(seconds, now)
+
+
+def _restart(threads):
+    _State.threads, _State.warm, _State.chosen = threads, 0, None
+    _State.schedule, _State.samples, _State.recent = [], None, []
+    _State.retry, _State.slowness = RETRY, {}
+    _apply("split")
+
+
+def _start_trial(now, full):
+    """A trial of every mode (``full``), or of the modes the last trials found within
+    ``GIVE_UP`` of the best; with fewer than two of those, only the next trial is set."""
+    modes = [m for m in MODES if m != "blas" or _threads.blas_found()]
+    if not full:
+        modes = [m for m in modes if _State.slowness.get(m, GIVE_UP) < GIVE_UP]
+    if full:
+        _State.full_at = now + FULL_EVERY
+    if len(modes) < 2:
+        _State.retry = min(2 * _State.retry, LONGEST_RETRY)
+        _State.retry_at = now + _State.retry
+        return
+    modes.sort(key=lambda m: m != _State.mode)  # the current mode first: no switch
+    _State.schedule = [m for _ in range(BLOCKS) for m in modes for _ in range(BLOCK)]
+    _State.samples = {m: [] for m in modes}
+    _next_trial_step()
+
+
+def _next_trial_step():
+    """Switch to the schedule's next mode; the step it runs is counted unless it is the
+    first of a block."""
+    mode = _State.schedule.pop(0)
+    _State.counted = mode == _State.mode
+    _apply(mode)
+
+
+def _trial_step(seconds, now):
+    state = _State
+    if state.counted:
+        samples = state.samples[state.mode]
+        samples.append(seconds)
+        best = min((_median(s) for m, s in state.samples.items() if s and m != state.mode),
+                   default=None)
+        if best is not None and _median(samples) > GIVE_UP * best:
+            state.schedule = [m for m in state.schedule if m != state.mode]
+    if state.schedule:
+        _next_trial_step()
+        return
+    medians = state.medians = {m: _median(s) for m, s in state.samples.items() if s}
+    mode = min(medians, key=medians.get)
+    state.slowness.update({m: t / medians[mode] for m, t in medians.items()})
+    previous = state.chosen[0] if state.chosen else None
+    state.retry = min(2 * state.retry, LONGEST_RETRY) if mode == previous else RETRY
+    state.chosen, state.samples, state.recent = (mode, medians[mode]), None, []
+    state.retry_at = now + state.retry
+    _apply(mode)
+
+
+def _settled_step(seconds, now):
+    state = _State
+    state.recent.append(seconds)
+    if len(state.recent) > RECENT:
+        del state.recent[0]
+    if len(state.recent) == RECENT and _median(state.recent) > DRIFT * state.chosen[1]:
+        state.retry = RETRY
+        _start_trial(now, full=True)
+    elif now >= state.full_at:
+        _start_trial(now, full=True)
+    elif now >= state.retry_at:
+        _start_trial(now, full=False)
+
+
+def _apply(mode):
+    _State.mode = mode
+    _threads.set_blas_products(mode == "blas")
+
+
+def _median(values):
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
+
+
+def reset():
+    """Forget the timed optimizer and any choice; steps run ``"split"`` (tests)."""
+    _State.owner, _State.last = None, None
+    _restart(None)

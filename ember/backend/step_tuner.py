@@ -35,9 +35,10 @@ update), times the steps between one optimizer's calls and runs a trial: a few b
 the previous mode's state), each mode judged by the median of its steps. A mode whose
 step takes more than ``GIVE_UP`` times the best mode's median leaves the trial at once,
 so a bad mode costs a step or two: one trial on ``mlp`` is about 20 steps, ~50 ms. The
-loop then runs in the fastest mode, and tries again ``RETRY`` seconds later (doubling up
-to ``LONGEST_RETRY`` while the choice holds), at once when the steps become ``DRIFT``
-times slower than the trial measured, or when the thread count changes.
+loop then runs in the fastest mode. The modes that came within ``GIVE_UP`` of it are
+tried again ``RETRY`` seconds later (the wait doubling up to ``LONGEST_RETRY`` while the
+choice holds); every mode is tried every ``FULL_EVERY`` seconds, and at once when the
+steps become ``DRIFT`` times slower than the trial measured or the thread count changes.
 
 It follows ``ember.set_adaptive_threads``: with adaptation off (as in the tests), or at
 one thread, steps always run ``"split"``.
@@ -61,6 +62,7 @@ LONGEST_RETRY = 32.0  # while the choice holds
 FULL_EVERY = 60.0  # seconds between trials of every mode
 DRIFT = 1.25  # steps this many times slower than the trial measured start a trial
 RECENT = 16  # steps whose median is compared with the trial's
+HANDOVER = 2.0  # seconds without a step of the timed optimizer before another one is timed
 
 
 class _State:
@@ -112,7 +114,7 @@ def tick(owner):
     if tracked is not owner:
         # Another optimizer: a second one in the same loop is ignored; one that takes
         # over (a new model, or the old one gone) is timed from scratch.
-        if tracked is not None and now - state.last < 2.0:
+        if tracked is not None and now - state.last < HANDOVER:
             return
         reset()
         state.owner, state.last, state.threads = weakref.ref(owner), now, threads

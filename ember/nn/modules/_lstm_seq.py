@@ -362,10 +362,11 @@ def _recurrent_add(w_t):
 
 
 def _recurrent_product(w, inner, columns):
-    """``fn(b, out)``: ``out[...] = w @ b`` for the time loops' ``(inner, columns)`` right
-    operands (transposed views), as small products on a C-contiguous copy of ``b`` where
-    OpenBLAS can (``ember.backend.small_products``), else one product."""
-    if not (small_products_available(w.dtype) and w.strides[1] == w.itemsize):
+    """``fn(b, out)``: ``out[...] = w @ b`` (``w`` C-contiguous) for the backward loop's
+    ``(inner, columns)`` right operands (transposed views), as small products on a
+    C-contiguous copy of ``b`` where OpenBLAS can (``ember.backend.small_products``),
+    else one product."""
+    if not small_products_available(w.dtype):
         return lambda b, out: np.matmul(w, b, out=out)
     right = np.empty((inner, columns), w.dtype)
 

@@ -10,7 +10,7 @@ LLVM then inlines the helper into the kernel's loops, where it vectorizes with t
 
 from ember.backend.compiled import Kernel
 
-__all__ = ["helper", "helper_kernel"]
+__all__ = ["bind_helpers", "helper", "helper_kernel"]
 
 
 class Helper:
@@ -30,14 +30,19 @@ class _HelperKernel(Kernel):
     __slots__ = ()
 
     def _compile(self):
-        import numba
-
-        module = self.py_func.__globals__
-        for name, value in list(module.items()):
-            if isinstance(value, Helper):
-                options = {"cache": True, "nogil": True, **value.options}
-                module[name] = numba.njit(**options)(value.py_func)
+        bind_helpers(self.py_func.__globals__)
         return super()._compile()
+
+
+def bind_helpers(module):
+    """Rebind every ``@helper`` in the globals ``module`` to its ``numba.njit`` version (a
+    kernel compiled next sees them as functions Numba can call)."""
+    import numba
+
+    for name, value in list(module.items()):
+        if isinstance(value, Helper):
+            options = {"cache": True, "nogil": True, **value.options}
+            module[name] = numba.njit(**options)(value.py_func)
 
 
 def helper(**options):

@@ -370,3 +370,38 @@ def test_from_table_index_out_of_range_is_refused(bad):
     with pytest.raises(IndexError, match=f"index {bad} is out of range for a table of 9 rows"):
         LSTMSequenceFromTable.apply(ember.tensor(index), table, w_hh, state, state,
                                     batch_first=False, reverse=False)
+
+
+# ---- the time loops as one compiled call each (ember/backend/rnn_kernels.py) -------------
+
+@pytest.mark.parametrize("split", [False, True])
+@pytest.mark.parametrize("from_table", [False, True])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_whole_loops_equal_the_python_loops(monkeypatch, request, reverse, from_table, split):
+    """float32 with compiled kernels runs each time loop as one compiled call; it gives
+    what the step-by-step Python loop gives (outputs, every leaf's gradient, h0's too)."""
+    pytest.importorskip("numba")
+    from ember.backend import rnn_kernels
+    from ember.nn.modules import _lstm_seq
+
+    if not rnn_kernels.lstm_loops_available(np.dtype(np.float32)):
+        pytest.skip("no OpenBLAS found: the whole loops cannot call it")
+    if split:
+        request.getfixturevalue("split_rows")
+    t_emb, t_lstm, index, states, grads = _table_case("float32", True, 25)
+    calls, results = [], []
+    for name in ("lstm_forward_loop", "lstm_backward_loop"):
+        real = getattr(_lstm_seq, name)
+        monkeypatch.setattr(_lstm_seq, name,
+                            lambda *a, real=real, name=name: (calls.append(name), real(*a)))
+    for whole in (True, False):
+        if not whole:
+            monkeypatch.setattr(_lstm_seq, "_whole_loops", lambda acts: False)
+        outs, leaves = _table_run(t_emb, t_lstm, index, states, reverse, from_table)
+        ember.autograd.backward(list(outs), [ember.tensor(g) for g in grads])
+        results.append(list(outs) + [t.grad for t in leaves])
+    pieces = 2 if split else 1
+    assert calls == ["lstm_forward_loop"] * pieces + ["lstm_backward_loop"] * pieces
+    for i, (a, b) in enumerate(zip(*results)):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=2e-6,
+                                   atol=2e-7, err_msg=f"result {i}")

@@ -37,6 +37,15 @@ The ``lstm`` benchmark's training step, against one product per step (alternatin
 processes, best of 3 x 15 steps each, idle machine): one thread 51.7-52.5 ms against
 54.3-56.1 ms; two threads 30.1-34.8 ms against 31.6-35.7 ms (medians 31.0 and 32.0).
 
+For float32, with Numba and OpenBLAS, each thread's time loop is one compiled call
+(``lstm_forward_loop`` and ``lstm_backward_loop`` in ``ember.backend.rnn_kernels``): no
+Python runs between the steps, so the two threads never wait for the GIL, and the
+backward's transposed copy of the gate gradients is made in the same loop. The op's
+forward and backward at the benchmark's sizes (alternating processes, best of 5 x 10):
+two threads 24.8-25.7 ms against 27.4-28.1 ms step by step in Python, one thread
+48.1-50.0 against 50.5-50.6 ms; the compiled ``lstm`` training step 23.7-24.0 ms against
+26.8-27.4 ms, the eager one 28.5-29.4 against 30.6 ms (PyTorch 26.1-26.9 ms).
+
 Measured on the ``lstm`` benchmark (Embedding 65x64, LSTM 64 -> 256 over 32 x 64 tokens,
 Linear 256 -> 65, Adam), one thread, CPU time of a training step on a busy machine:
 61.6 ms against 87.7 ms step by step; PyTorch 2.13 (whose CPU LSTM is oneDNN's fused
@@ -50,7 +59,13 @@ from ember.autograd.engine import grad as _grad
 from ember.autograd.grad_mode import GradMode
 from ember.autograd.node import Op
 from ember.backend.index_kernels import add_rows
-from ember.backend.rnn_kernels import lstm_step_backward, lstm_step_forward
+from ember.backend.rnn_kernels import (
+    lstm_backward_loop,
+    lstm_forward_loop,
+    lstm_loops_available,
+    lstm_step_backward,
+    lstm_step_forward,
+)
 from ember.backend.small_products import (
     small_product,
     small_product_columns,
@@ -74,6 +89,9 @@ _SPLIT_STEP_WORK = 1 << 20
 # Multiply-adds of a large product (the input projections, the weights' gradients) from
 # which its rows are split over the threads (about 0.1 ms of work).
 _SPLIT_PRODUCT_WORK = 1 << 22
+# The table and index the forward loop takes when the input projections are made before it.
+_NO_TABLE = np.zeros((0, 0), np.float32)
+_NO_INDEX = np.zeros((0, 0), np.intp)
 # Spare elements at the end of each row of the gates' buffers (activations, gradients):
 # the step kernels store down their columns, and rows a multiple of 4 KB apart (4H = 1,024
 # float32) would all fall in one set of the L1 cache (``_forward32`` in
@@ -157,21 +175,26 @@ class LSTMSequence(Op):
     def _run_steps(self, w_hh, bias):
         rows = self.acts.shape[1]
         count = pieces(rows, self.acts[0].size * self.cbuf.shape[2], _SPLIT_STEP_WORK)
-        add = _recurrent_add(np.ascontiguousarray(w_hh.T))
-        _over_rows(lambda lo, hi: self._run_rows(add, bias, lo, hi), rows, count)
+        w_t = np.ascontiguousarray(w_hh.T)
+        _over_rows(lambda lo, hi: self._run_rows(w_t, bias, lo, hi), rows, count)
 
-    def _run_rows(self, add, bias, lo, hi):
-        """The forward time loop for batch rows ``lo:hi`` (rows never interact); ``add(h,
-        act)`` adds ``h @ W_hh^T`` into a step's gates."""
+    def _run_rows(self, w_t, bias, lo, hi):
+        """The forward time loop for batch rows ``lo:hi`` (rows never interact), as one
+        compiled call where it can (``lstm_forward_loop``), else step by step in Python."""
         acts, hx, cbuf, tc = (a[:, lo:hi] for a in (self.act_rows, self.hx, self.cbuf,
                                                      self.tc))
         prev, steps, hs = self.prev, acts.shape[0], cbuf.shape[2]
-        gates = self.acts.shape[2]
-        for t in (range(steps - 1, -1, -1) if prev else range(steps)):
-            self._step_input(acts[t], t, lo, hi)
-            add(hx[t + prev, :, :hs], acts[t, :, :gates])
-            lstm_step_forward(acts[t], bias, cbuf[t + prev], cbuf[t + 1 - prev], tc[t],
-                              hx[t + 1 - prev])
+        if _whole_loops(acts):
+            table, index = self._table_and_index()
+            lstm_forward_loop(self.act_rows, self.hx, self.cbuf, self.tc, bias, w_t, table,
+                              index, bool(prev), lo, hi)
+        else:
+            add, gates = _recurrent_add(w_t), self.acts.shape[2]
+            for t in (range(steps - 1, -1, -1) if prev else range(steps)):
+                self._step_input(acts[t], t, lo, hi)
+                add(hx[t + prev, :, :hs], acts[t, :, :gates])
+                lstm_step_forward(acts[t], bias, cbuf[t + prev], cbuf[t + 1 - prev], tc[t],
+                                  hx[t + 1 - prev])
         # The output is a copy in the caller's layout, made here so that each thread
         # copies its own rows.
         hs_rows = hx[1 - prev:steps + 1 - prev, :, :hs]
@@ -179,6 +202,11 @@ class LSTMSequence(Op):
             self.out[lo:hi] = hs_rows.transpose(1, 0, 2)
         else:
             self.out[:, lo:hi] = hs_rows
+
+    def _table_and_index(self):
+        """``(table, index)`` for ``lstm_forward_loop``: here none (the product before the
+        loop made the input projections)."""
+        return _NO_TABLE, _NO_INDEX
 
     def _step_input(self, act, t, lo, hi):
         """Fill ``act`` (with its spare columns) with step ``t``'s input projections for
@@ -209,6 +237,7 @@ class LSTMSequence(Op):
     def _back_rows(self, w_hh_t, grad_out, grad_h, dc, d_rows, lo, hi):
         """Backward through time for batch rows ``lo:hi``, in place in ``dc[lo:hi]`` and
         ``d_rows[:, lo:hi]``; returns the (transposed) gradient of ``h0``'s rows."""
+        dc_all, d_all = dc, d_rows
         acts, tc, cbuf, d_rows = (a[:, lo:hi] for a in (self.act_rows, self.tc, self.cbuf,
                                                         d_rows))
         gates = self.acts.shape[2]
@@ -217,6 +246,11 @@ class LSTMSequence(Op):
         dh_t = np.zeros((hs, hi - lo), tc.dtype) if grad_h is None else \
             grad_h._data[lo:hi].T.copy()
         need_h0 = self.needs_input_grad[3]
+        if _whole_loops(acts):
+            right = np.empty((gates, hi - lo), acts.dtype)
+            lstm_backward_loop(g, dh_t, self.act_rows, self.tc, self.cbuf, dc_all, d_all,
+                               right, w_hh_t, bool(prev), need_h0, lo, hi)
+            return dh_t
         order = range(steps) if prev else range(steps - 1, -1, -1)
         product = _recurrent_product(w_hh_t, gates, hi - lo)
         for k, t in enumerate(order):
@@ -298,6 +332,11 @@ class LSTMSequenceFromTable(LSTMSequence):
         """Step ``t``'s rows of the table for batch rows ``lo:hi``, into ``act``."""
         np.take(self.table, self.index[t, lo:hi], axis=0, out=act[:, :self.table.shape[1]])
 
+    def _table_and_index(self):
+        """The table and the (time-major) index, C-contiguous, for ``lstm_forward_loop``."""
+        return (np.ascontiguousarray(self.table),
+                np.ascontiguousarray(self.index, dtype=np.intp))
+
     def _projection_grads(self, inputs, d_rows, flat, grads):
         need = self.needs_input_grad
         if need[1]:
@@ -322,6 +361,12 @@ def _check_index(index, rows):
     if index.size and (index.min() < 0 or index.max() >= rows):
         bad = index.min() if index.min() < 0 else index.max()
         raise index_error("lstm", f"index {bad} is out of range for a table of {rows} rows")
+
+
+def _whole_loops(acts):
+    """True when the time loops over ``acts`` (a run of rows of the gates' buffer) run as
+    one compiled call each (``ember.backend.rnn_kernels.lstm_forward_loop``)."""
+    return acts.shape[1] > 0 and lstm_loops_available(acts.dtype)
 
 
 def _over_rows(fn, rows, count):

@@ -35,7 +35,7 @@ update), times the steps between one optimizer's calls and runs a trial: a few b
 the previous mode's state), each mode judged by the median of its steps. A mode whose
 step takes more than ``GIVE_UP`` times the best mode's median leaves the trial at once,
 so a bad mode costs a step or two: one trial on ``mlp`` is about 20 steps, ~50 ms. The
-loop then runs in the fastest mode. The modes that came within ``GIVE_UP`` of it are
+loop then runs in the fastest mode (``serial`` only when it wins by ``SERIAL_MARGIN``). The modes that came within ``GIVE_UP`` of it are
 tried again ``RETRY`` seconds later (the wait doubling up to ``LONGEST_RETRY`` while the
 choice holds); every mode is tried every ``FULL_EVERY`` seconds, and at once when the
 steps become ``DRIFT`` times slower than the trial measured or the thread count changes.
@@ -63,6 +63,13 @@ FULL_EVERY = 60.0  # seconds between trials of every mode
 DRIFT = 1.25  # steps this many times slower than the trial measured start a trial
 RECENT = 16  # steps whose median is compared with the trial's
 HANDOVER = 2.0  # seconds without a step of the timed optimizer before another one is timed
+# "serial" is chosen only when its median beats the best threaded mode's by this factor.
+# The risks are not even: one thread leaves a core idle, so when the machine's phase turns
+# back (within seconds, on these machines) serial runs up to 2x slower than the threaded
+# modes until the next trial, while a threaded mode in the slow phase loses ~1.1x (the
+# table above). Seen in a benchmark run: a trial chose serial on ``mlp``, and the step
+# then ran at 0.55-0.66x of PyTorch's rate measured in the same round.
+SERIAL_MARGIN = 1.1
 
 
 class _State:
@@ -178,13 +185,22 @@ def _trial_step(seconds, now):
         _next_trial_step()
         return
     medians = state.medians = {m: _median(s) for m, s in state.samples.items() if s}
-    mode = min(medians, key=medians.get)
+    mode = _fastest(medians)
     state.slowness.update({m: t / medians[mode] for m, t in medians.items()})
     previous = state.chosen[0] if state.chosen else None
     state.retry = min(2 * state.retry, LONGEST_RETRY) if mode == previous else RETRY
     state.chosen, state.samples, state.recent = (mode, medians[mode]), None, []
     state.retry_at = now + state.retry
     _apply(mode)
+
+
+def _fastest(medians):
+    """The mode with the least median step, serial only by ``SERIAL_MARGIN``."""
+    threaded = [m for m in medians if m != "serial"]
+    best = min(threaded or medians, key=medians.get)
+    if "serial" in medians and medians["serial"] * SERIAL_MARGIN < medians[best]:
+        return "serial"
+    return best
 
 
 def _settled_step(seconds, now):

@@ -9,7 +9,15 @@ import pytest
 import ember
 from ember import _threads
 from ember.backend import step_tuner, threads
-from ember.backend.step_tuner import BLOCK, GIVE_UP, MODES, RECENT, RETRY, WARM_STEPS
+from ember.backend.step_tuner import (
+    BLOCK,
+    GIVE_UP,
+    MODES,
+    RECENT,
+    RETRY,
+    SERIAL_MARGIN,
+    WARM_STEPS,
+)
 from ember.ops import linalg
 
 needs_openblas = pytest.mark.skipif(not _threads.blas_found(),
@@ -84,8 +92,21 @@ def test_slower_steps_start_a_new_trial(tuner):
     tuner(owner, {"split": 2.5e-3, "blas": 2.6e-3, "serial": 3.9e-3}, 40)
     assert step_tuner.current_mode() == "split"
     # the second core stops helping: split and blas slow down, serial does not
-    modes = tuner(owner, {"split": 4.5e-3, "blas": 4.3e-3, "serial": 3.9e-3}, RECENT + 40)
+    modes = tuner(owner, {"split": 4.6e-3, "blas": 4.5e-3, "serial": 3.9e-3}, RECENT + 40)
     assert "serial" in modes[RECENT:]
+    assert step_tuner.current_mode() == "serial"
+
+
+@needs_openblas
+def test_serial_must_win_by_the_margin(tuner):
+    """One thread leaves a core idle, so it has to beat the threaded modes clearly."""
+    owner = _Optimizer()
+    slightly = 4.3e-3 / (0.5 * (1 + SERIAL_MARGIN))  # faster, but by less than the margin
+    tuner(owner, {"split": 4.6e-3, "blas": 4.3e-3, "serial": slightly}, 60)
+    assert step_tuner.last_trial()["serial"] < step_tuner.last_trial()["blas"]
+    assert step_tuner.current_mode() == "blas"
+    clearly = 4.3e-3 / (1.2 * SERIAL_MARGIN)
+    tuner(owner, {"split": 4.6e-3, "blas": 4.3e-3, "serial": clearly}, 200)
     assert step_tuner.current_mode() == "serial"
 
 

@@ -122,6 +122,22 @@ def test_close_modes_are_tried_again_and_far_ones_wait_for_the_full_trial(tuner)
 
 
 @needs_openblas
+def test_split_is_tried_again_even_after_one_trial_found_it_far_slower(tuner):
+    """A trial of a few steps can catch a slow moment: the default mode then gets
+    another trial after RETRY seconds, not only at the next full trial."""
+    owner = _Optimizer()
+    tuner(owner, {"split": 4.7e-3, "blas": 3e-3, "serial": 6e-3}, 40)
+    assert step_tuner.current_mode() == "blas"
+    assert step_tuner.last_trial()["split"] > GIVE_UP * step_tuner.last_trial()["blas"]
+    modes = tuner(owner, {"split": 2.8e-3, "blas": 3e-3, "serial": 6e-3},
+                  int(2 * RETRY / 3e-3))
+    assert "serial" not in modes  # 2x slower: left for the next full trial
+    trial = step_tuner.last_trial()
+    assert set(trial) == {"split", "blas"} and min(trial, key=trial.get) == "split"
+    assert modes[-30:].count("split") > 20  # the loop runs split again (retries aside)
+
+
+@needs_openblas
 def test_one_close_mode_is_not_a_trial(tuner):
     owner = _Optimizer()
     seconds = {"split": 1e-3, "blas": 2e-3, "serial": 2e-3}

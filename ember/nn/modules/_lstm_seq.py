@@ -175,7 +175,8 @@ class LSTMSequence(Op):
     def _run_steps(self, w_hh, bias):
         rows = self.acts.shape[1]
         count = pieces(rows, self.acts[0].size * self.cbuf.shape[2], _SPLIT_STEP_WORK)
-        w_t = np.ascontiguousarray(w_hh.T)
+        # The loops hand its address to BLAS as the gates' dtype.
+        w_t = np.ascontiguousarray(w_hh.T, dtype=self.acts.dtype)
         _over_rows(lambda lo, hi: self._run_rows(w_t, bias, lo, hi), rows, count)
 
     def _run_rows(self, w_t, bias, lo, hi):
@@ -224,7 +225,8 @@ class LSTMSequence(Op):
         the spare columns unset, as ``act_rows``), and those of h0 and c0."""
         tc = self.tc
         rows = tc.shape[1]
-        w_hh_t = np.ascontiguousarray(w_hh.T)  # the (H, 4H) product below runs faster
+        # (H, 4H): the product below runs faster so; BLAS reads it as the gates' dtype.
+        w_hh_t = np.ascontiguousarray(w_hh.T, dtype=tc.dtype)
         dc = np.zeros(tc.shape[1:], tc.dtype) if grad_c is None else grad_c._data.copy()
         d_rows = np.empty(self.act_rows.shape, self.act_rows.dtype)
         count = pieces(rows, self.acts[0].size * tc.shape[2], _SPLIT_STEP_WORK)

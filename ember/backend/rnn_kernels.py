@@ -4,12 +4,13 @@
 matrix product and calls one of these functions, which do the elementwise rest in one
 pass (compiled) or a few whole-array passes (NumPy), writing into buffers the caller
 owns. For float32 with OpenBLAS found, ``lstm_forward_loop`` and ``lstm_backward_loop``
-run a whole time loop (products and gate math of every step) as one compiled call. Gate order is PyTorch's ``i, f, g, o``; rows are batch entries, ``H`` the hidden
-size. Forward, the caller adds the recurrent product ``h_prev W_hh^T`` into the gates'
-rows itself (small products in place, ``ember.backend.small_products``); backward's
-product arrives transposed (``(H, N)``), the orientation OpenBLAS runs faster for a few
-dozen rows: 218 us against 280 us for (32, 256) rows and a (1024, 256) float32 weight,
-one thread.
+run a whole time loop (products and gate math of every step) as one compiled call. Gate
+order is PyTorch's ``i, f, g, o``; rows are batch entries, ``H`` the hidden size.
+Forward, the caller adds the recurrent product ``h_prev W_hh^T`` into the gates' rows
+itself (small products in place, ``ember.backend.small_products``); backward's product
+arrives transposed (``(H, N)``), the orientation OpenBLAS runs faster for a few dozen
+rows: 218 us against 280 us for (32, 256) rows and a (1024, 256) float32 weight, one
+thread.
 
 float32 runs in float32 arithmetic with an ``exp`` that vectorizes: a degree-7 polynomial
 after a Cody-Waite range reduction, scaled by ``2**k`` built from its bits (relative

@@ -239,20 +239,19 @@ class LSTMSequence(Op):
     def _back_rows(self, w_hh_t, grad_out, grad_h, dc, d_rows, lo, hi):
         """Backward through time for batch rows ``lo:hi``, in place in ``dc[lo:hi]`` and
         ``d_rows[:, lo:hi]``; returns the (transposed) gradient of ``h0``'s rows."""
-        dc_all, d_all = dc, d_rows
-        acts, tc, cbuf, d_rows = (a[:, lo:hi] for a in (self.act_rows, self.tc, self.cbuf,
-                                                        d_rows))
-        gates = self.acts.shape[2]
+        tc, prev, gates = self.tc[:, lo:hi], self.prev, self.acts.shape[2]
         g = _time_major(grad_out, self.batch_first, tc, lo, hi)
-        dc, prev, steps, hs = dc[lo:hi], self.prev, tc.shape[0], tc.shape[2]
+        steps, hs = tc.shape[0], tc.shape[2]
         dh_t = np.zeros((hs, hi - lo), tc.dtype) if grad_h is None else \
             grad_h._data[lo:hi].T.copy()
         need_h0 = self.needs_input_grad[3]
-        if _whole_loops(acts):
-            right = np.empty((gates, hi - lo), acts.dtype)
-            lstm_backward_loop(g, dh_t, self.act_rows, self.tc, self.cbuf, dc_all, d_all,
-                               right, w_hh_t, bool(prev), need_h0, lo, hi)
+        if _whole_loops(tc):
+            right = np.empty((gates, hi - lo), tc.dtype)
+            lstm_backward_loop(g, dh_t, self.act_rows, self.tc, self.cbuf, dc, d_rows, right,
+                               w_hh_t, bool(prev), need_h0, lo, hi)
             return dh_t
+        acts, cbuf, d_rows, dc = self.act_rows[:, lo:hi], self.cbuf[:, lo:hi], \
+            d_rows[:, lo:hi], dc[lo:hi]
         order = range(steps) if prev else range(steps - 1, -1, -1)
         product = _recurrent_product(w_hh_t, gates, hi - lo)
         for k, t in enumerate(order):
@@ -365,10 +364,11 @@ def _check_index(index, rows):
         raise index_error("lstm", f"index {bad} is out of range for a table of {rows} rows")
 
 
-def _whole_loops(acts):
-    """True when the time loops over ``acts`` (a run of rows of the gates' buffer) run as
-    one compiled call each (``ember.backend.rnn_kernels.lstm_forward_loop``)."""
-    return acts.shape[1] > 0 and lstm_loops_available(acts.dtype)
+def _whole_loops(rows):
+    """True when the time loops over ``rows`` (a run of batch rows of one of the op's
+    time-major buffers) run as one compiled call each
+    (``ember.backend.rnn_kernels.lstm_forward_loop``)."""
+    return rows.shape[1] > 0 and lstm_loops_available(rows.dtype)
 
 
 def _over_rows(fn, rows, count):

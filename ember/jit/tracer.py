@@ -43,6 +43,10 @@ _GUARDED = {
 class Tracer:
     """Records ops into nodes; see the module docstring."""
 
+    # Ops see this among ``Observers.active``: what they record is frozen into a graph (an
+    # op must not then take a shortcut that depends on this call's values).
+    captures_graph = True
+
     def __init__(self, named_tensors, live=False):
         self.live = live       # capture unknown tensors by reference, not as copies
         self.captured = {}     # name -> tensor, for the tensors captured by reference

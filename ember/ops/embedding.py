@@ -27,10 +27,16 @@ def _scaled(rows, scale):
 
 
 class TakeRows(Op):
-    """``out[i] = weight[index[i]] * scale[i]``; the gradient is scaled by ``grad_scale``."""
+    """``out[i] = weight[index[i]] * scale[i]``; the gradient is scaled by ``grad_scale``.
+
+    ``plain`` is True when the output's rows are the weight's rows unscaled, so that two
+    positions with one index hold equal rows (``LSTMSequence`` reads that off its input's
+    ``grad_fn`` to project each distinct row once).
+    """
 
     def forward(self, weight, index, scale=None, grad_scale=None):
         self.index, self.grad_scale, self.rows = index, grad_scale, weight.shape[0]
+        self.plain = scale is None
         return _scaled(np.take(weight, index, axis=0), scale)
 
     def backward(self, grad_out):
@@ -125,7 +131,9 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,  # 
     if max_norm is not None:
         _renorm_(weight, idx, max_norm, norm_type)
     scale = _grad_scale(idx, padding_idx, scale_grad_by_freq, weight._data.dtype)
-    return TakeRows.apply(weight, index=idx, grad_scale=scale)
+    # A copy: backward (and an LSTM reading the rows) must see the indices looked up, even
+    # if the input is changed in place afterwards.
+    return TakeRows.apply(weight, index=idx.copy(), grad_scale=scale)
 
 
 @traceable("embedding_bag")

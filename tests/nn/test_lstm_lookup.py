@@ -1,5 +1,5 @@
 """An LSTM layer whose input is an embedding lookup projects each distinct row once
-(``_lookup_of`` and ``_distinct_rows`` in ``ember/nn/modules/_lstm_seq.py``): the same
+(``lookup_of`` and ``distinct_rows`` in ``ember/nn/modules/_lstm_tables.py``): the same
 outputs and gradients as torch, the lookup's own gradient and hooks untouched, and the
 plain path wherever the rows may no longer be the lookup's."""
 
@@ -116,7 +116,7 @@ def test_lookup_path_equals_the_plain_path(monkeypatch):
     fast = [t.detach().numpy().copy() for t in fast]
     for p in list(e_models[0].parameters()) + list(e_models[1].parameters()):
         p.grad = None
-    monkeypatch.setattr(_lstm_seq, "_lookup_of", lambda x: None)
+    monkeypatch.setattr(_lstm_seq, "lookup_of", lambda x: None)
     plain, used = run_ember(e_models, index)
     assert not used
     for i, (a, b) in enumerate(zip(fast, plain)):

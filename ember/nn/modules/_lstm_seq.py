@@ -46,13 +46,8 @@ two threads 24.8-25.7 ms against 27.4-28.1 ms step by step in Python, one thread
 48.1-50.0 against 50.5-50.6 ms; the compiled ``lstm`` training step 23.7-24.0 ms against
 26.8-27.4 ms, the eager one 28.5-29.4 against 30.6 ms (PyTorch 26.1-26.9 ms).
 
-An input that is the unchanged output of an embedding lookup (``_lookup_of``) holds one
-row per distinct index: the input projections are then made for those rows only, and
-``w_ih``'s gradient from the gates' gradients summed per row (``_distinct_rows``). The
-input's own gradient is still made in full, so ``autograd.grad`` and hooks on the lookup
-see it as before. At the benchmark's sizes this takes two of the op's products away
-(2 x 134M multiply-adds); the op's forward and backward, two threads, one process each
-taking turns on a noisy machine: 25.8-30.4 ms against 32.9-33.7 ms.
+An input that is the unchanged output of an embedding lookup is projected one distinct
+row at a time (``ember/nn/modules/_lstm_tables.py``).
 
 Measured on the ``lstm`` benchmark (Embedding 65x64, LSTM 64 -> 256 over 32 x 64 tokens,
 Linear 256 -> 65, Adam), one thread, CPU time of a training step on a busy machine:
@@ -62,11 +57,9 @@ layer) 50.4 ms. Nearly all that is left is matrix products (OpenBLAS, at ~40 GMA
 
 import numpy as np
 
-from ember._errors import index_error, runtime_error
 from ember.autograd.engine import grad as _grad
 from ember.autograd.grad_mode import GradMode
-from ember.autograd.node import Observers, Op
-from ember.backend.index_kernels import add_rows
+from ember.autograd.node import Op
 from ember.backend.rnn_kernels import (
     lstm_backward_loop,
     lstm_forward_loop,
@@ -80,6 +73,7 @@ from ember.backend.small_products import (
     small_products_available,
 )
 from ember.backend.threads import pieces, split
+from ember.nn.modules._lstm_tables import check_index, distinct_rows, lookup_of, table_grad
 from ember.ops.embedding import TakeRows
 from ember.ops.join import stack
 from ember.ops.linalg import Linear
@@ -121,28 +115,11 @@ def lstm_sequence(x, w_ih, w_hh, b_ih, b_hh, h0, c0, batch_first, reverse):
     """
     biases = () if b_ih is None else (b_ih, b_hh)
     params = {"batch_first": batch_first, "reverse": reverse}
-    lookup = _lookup_of(x)
+    lookup = lookup_of(x)
     if lookup is not None:
         params["lookup"] = lookup
     out, h_n, c_n = LSTMSequence.apply(x, w_ih, w_hh, h0, c0, *biases, **params)
     return out, (h_n, c_n)
-
-
-def _lookup_of(x):
-    """The indices ``x`` was looked up with, when ``x`` is the unchanged output of a plain
-    embedding lookup (positions with one index then hold one row), else None.
-
-    Never while a graph is captured: the indices would be frozen into it (the compiled
-    step's ``project_embeddings`` pass folds the lookup into the layer there).
-    """
-    node = x.grad_fn
-    if type(node) is not TakeRows or not node.plain or x._vbox[0] or x._base is not None:
-        return None
-    if x._data.ndim != 3 or node.index.shape != x.shape[:-1]:
-        return None
-    if any(getattr(w, "captures_graph", False) for w in Observers.active):
-        return None
-    return node.index
 
 
 class LSTMSequence(Op):
@@ -161,7 +138,7 @@ class LSTMSequence(Op):
         self.save_inputs(*range(5 if b_ih is None else 7))
         x_tm = x.transpose(1, 0, 2) if batch_first else x
         steps, rows = x_tm.shape[:2]
-        found = None if lookup is None else _distinct_rows(x, lookup)
+        found = None if lookup is None else distinct_rows(x, lookup)
         if found is not None:
             self.distinct, index = found
             self._buffers(steps, rows, 0, h0, c0, batch_first, reverse)
@@ -341,8 +318,8 @@ class LSTMSequence(Op):
             # x's rows are the distinct rows picked by the index: dW_ih = dgates^T x sums
             # each row's gates' gradients first.
             if need[1]:
-                grads[1] = _table_grad(d_rows, flat, self.index,
-                                       len(self.distinct)).T @ self.distinct
+                grads[1] = table_grad(d_rows, flat, self.index,
+                                      len(self.distinct)).T @ self.distinct
             if need[2]:
                 grads[2] = _matmul(flat.T, self._rows(steps, with_h=True))
         elif need[1] or need[2]:
@@ -378,7 +355,7 @@ class LSTMSequenceFromTable(LSTMSequence):
     def forward(self, index, table, w_hh, h0, c0, b_ih=None, b_hh=None, *, batch_first,
                 reverse):
         self.save_inputs(*range(5 if b_ih is None else 7))
-        _check_index(index, table.shape[0])
+        check_index(index, table.shape[0])
         steps, rows = index.shape[::-1] if batch_first else index.shape
         self._buffers(steps, rows, 0, h0, c0, batch_first, reverse)
         return self._run_table(table, index, w_hh, b_ih, b_hh)
@@ -386,59 +363,14 @@ class LSTMSequenceFromTable(LSTMSequence):
     def _projection_grads(self, inputs, d_rows, flat, grads):
         need = self.needs_input_grad
         if need[1]:
-            grads[1] = np.ascontiguousarray(_table_grad(d_rows, flat, self.index,
-                                                        inputs[1].shape[0]))
+            grads[1] = np.ascontiguousarray(table_grad(d_rows, flat, self.index,
+                                                       inputs[1].shape[0]))
         if need[2]:
             grads[2] = _matmul(flat.T, self._rows(self.tc.shape[0], with_h=True))
 
     def _graph_inputs(self, inputs):
         xw = TakeRows.apply(inputs[1], index=self.index.T if self.batch_first else self.index)
         return xw, inputs[2:]
-
-
-def _distinct_rows(x, lookup):
-    """``(distinct, index)`` with ``x[p] == distinct[index[p]]`` for ``x`` looked up with
-    ``lookup`` (see ``_lookup_of``), when there are at most half as many distinct rows as
-    positions; else None.
-
-    The projections ``x W_ih^T`` are then made for the distinct rows only, and the weight's
-    gradient from the gates' gradients summed per row: on the ``lstm`` benchmark (65
-    indices, 2,048 positions) it saves two products of 2,048 x 64 x 1,024 multiply-adds
-    a step. The rows are taken from ``x`` itself, never from the embedding's weight, which
-    may have changed since the lookup.
-    """
-    flat = lookup.reshape(-1).astype(np.intp, copy=False)
-    counts = np.bincount(flat) if flat.size else flat
-    present = np.flatnonzero(counts)
-    if not flat.size or 2 * present.size > flat.size:
-        return None
-    remap = np.zeros(counts.size, np.intp)
-    remap[present] = np.arange(present.size)
-    index = remap[lookup]
-    where = np.empty(present.size, np.intp)
-    where[index.reshape(-1)] = np.arange(flat.size)  # a position of each row (any one)
-    return x.reshape(flat.size, x.shape[-1])[where], index
-
-
-def _table_grad(d_rows, flat, index, rows):
-    """The gradient of the ``rows``-row table the forward gathered ``index`` (time-major)
-    from: each position's gates' gradients ``flat`` (a view of ``d_rows``, the padded
-    buffer) summed into its index's row; ``(rows, 4H)``, a view of padded rows."""
-    # Whole padded rows (flat's rows are not contiguous: add_rows would copy them all),
-    # the spare columns zeroed first, then dropped.
-    padded = d_rows.reshape(flat.shape[0], d_rows.shape[2])
-    padded[:, flat.shape[1]:] = 0
-    table = np.zeros((rows, padded.shape[1]), d_rows.dtype)
-    add_rows(table, index.reshape(-1), padded)
-    return table[:, :flat.shape[1]]
-
-
-def _check_index(index, rows):
-    if index.dtype.kind not in "iu":
-        raise runtime_error("lstm", f"expected indices of an integer dtype, got {index.dtype}")
-    if index.size and (index.min() < 0 or index.max() >= rows):
-        bad = index.min() if index.min() < 0 else index.max()
-        raise index_error("lstm", f"index {bad} is out of range for a table of {rows} rows")
 
 
 def _whole_loops(rows):

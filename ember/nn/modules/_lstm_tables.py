@@ -53,9 +53,11 @@ def distinct_rows(x, lookup):
     may have changed since the lookup.
     """
     flat = lookup.reshape(-1).astype(np.intp, copy=False)
-    counts = np.bincount(flat) if flat.size else flat
+    if not flat.size:
+        return None
+    counts = np.bincount(flat)
     present = np.flatnonzero(counts)
-    if not flat.size or 2 * present.size > flat.size:
+    if 2 * present.size > flat.size:
         return None
     remap = np.zeros(counts.size, np.intp)
     remap[present] = np.arange(present.size)
@@ -79,6 +81,7 @@ def table_grad(d_rows, flat, index, rows):
 
 
 def check_index(index, rows):
+    """Refuse a table's index that is not of integers or points outside its ``rows``."""
     if index.dtype.kind not in "iu":
         raise runtime_error("lstm", f"expected indices of an integer dtype, got {index.dtype}")
     if index.size and (index.min() < 0 or index.max() >= rows):

@@ -20,6 +20,15 @@ and nothing changes. When the two threads merely share one core's arithmetic, th
 calling thread's own pieces run slower too, the estimate stays high and splitting goes
 on, which is right: it still gains a little.
 
+NOTE [one judge of splits]: in a training loop the step tuner (``ember.backend.step_tuner``)
+times whole steps in each way of using the threads, one thread (``serial``) among them,
+and its judgement wins: while it times a loop, a pause here does not stop the splits. The
+two judges disagreed: a window measured during the tuner's ``blas`` trial (the pool's
+pieces beside OpenBLAS's spinning threads) paused the splits into the next mode, so the
+trial timed ``split`` steps run on one thread, and the loop then ran slower than its
+chosen mode had measured, started a full trial again, and so on (traced on the compiled
+``resnet8`` step: three trials of every mode within 1.1 seconds).
+
 It follows ``ember.set_adaptive_threads``: with adaptation off, splits always run.
 """
 

@@ -51,7 +51,7 @@ from time import perf_counter
 from ember import _threads
 from ember._cpu_share import adaptive_threads_enabled
 
-__all__ = ["MODES", "current_mode", "last_trial", "reset", "serial", "tick"]
+__all__ = ["MODES", "current_mode", "governs", "last_trial", "reset", "serial", "tick"]
 
 MODES = ("split", "blas", "serial")
 WARM_STEPS = 3  # steps before the first trial (caches, compiled kernels, first allocations)
@@ -94,6 +94,13 @@ class _State:
 def serial():
     """True while the tuner runs steps on one thread (``pieces`` then cuts nothing)."""
     return _State.mode == "serial"
+
+
+def governs():
+    """True while a training loop's steps are timed (its optimizer stepped within the last
+    ``HANDOVER`` seconds): the trials then decide whether splitting pays, by the steps'
+    own times, and ``split_gain``'s pauses are not applied (NOTE [one judge of splits])."""
+    return _State.last is not None and perf_counter() - _State.last < HANDOVER
 
 
 def current_mode():

@@ -132,11 +132,12 @@ def pieces(n, work, min_work):
 
     ``work`` is the op's size in any unit the caller's threshold is measured in; the count
     is at most ``n`` and the number of threads ``ember.set_num_threads`` set; 1 while
-    splits are paused because they stopped paying (``ember.backend.split_gain``) or the
-    training loop's steps ran fastest on one thread (``ember.backend.step_tuner``).
+    splits are paused because they stopped paying (``ember.backend.split_gain``; not in a
+    training loop, NOTE [one judge of splits]) or the training loop's steps ran fastest on
+    one thread (``ember.backend.step_tuner``).
     """
     if (n < 2 or work < min_work or _Pool.active or step_tuner.serial()
-            or not split_gain.paying()):
+            or (not split_gain.paying() and not step_tuner.governs())):
         return 1
     return min(n, get_num_threads())
 

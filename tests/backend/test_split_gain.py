@@ -84,6 +84,24 @@ def test_without_adaptation_splits_never_pause(measuring):
     assert threads.pieces(100, 10, 1) == 2
 
 
+def test_a_timed_training_loop_leaves_the_choice_to_the_step_tuner(measuring, monkeypatch):
+    from ember.backend import step_tuner
+
+    now = [100.0]
+    monkeypatch.setattr(step_tuner, "perf_counter", lambda: now[0])
+    owner = object.__new__(ember.optim.SGD)  # only its identity is used
+    step_tuner.reset()
+    try:
+        step_tuner.tick(owner)  # a loop's first step: its steps are timed from now on
+        _one_piece_each(worker_seconds=0.1, caller_seconds=0.001)
+        assert not split_gain.paying()
+        assert threads.pieces(100, 10, 1) == 2  # the tuner's trials judge the splits
+        now[0] += step_tuner.HANDOVER + 1  # the loop stopped stepping
+        assert threads.pieces(100, 10, 1) == 1
+    finally:
+        step_tuner.reset()
+
+
 def test_weights_give_the_callers_share(measuring, monkeypatch):
     seen = []
     monkeypatch.setattr(split_gain, "observe", lambda wall, busy, share: seen.append(share))

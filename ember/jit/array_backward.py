@@ -25,7 +25,6 @@ import importlib
 import numpy as np
 
 from ember.backend.activation_kernels import flat_float, in_pieces, relu_grad, relu_slope
-from ember.ops.pool import PlaneScatter
 
 __all__ = ["FORWARDS", "FUNCTIONS", "OPS", "RULES"]
 
@@ -74,8 +73,7 @@ def _reshape(op, ins, outs, grads, send):
 
 @rule("MaxPool")
 def _max_pool(op, ins, outs, grads, send):
-    return [_new(PlaneScatter).forward(grads[0], index=op.index, shape=op.in_shape, nd=op.nd,
-                                       accumulate=True)]
+    return [op.grad_array(grads[0])]
 
 
 @rule("Add")

@@ -11,8 +11,10 @@ argmax cheaply: the index of the first offset whose value equals the maximum, wh
 is the element PyTorch picks when a window holds ties.
 
 With compiled kernels (``ember.backend.pool_kernels``), the CNN's 2x2 stride-2 pooling
-takes each window's max and flat index in one loop, and the scatter below is one add
-per output instead of ``np.add.at``.
+takes each window's max and where in the window it was in one loop, its backward writes
+each input element once, and the scatter below is one add per output instead of
+``np.add.at``. Flat indices are then made only when asked for (``return_indices``,
+gradients of higher order).
 
 Backward scatters the gradient to the argmax positions (``PlaneScatter``); the
 backward of that scatter is the gather at the same positions (``PlaneGather``), and
@@ -24,7 +26,7 @@ import numpy as np
 from ember._errors import fmt_shape, index_error, runtime_error, shape_error, value_error
 from ember.autograd.grad_mode import GradMode
 from ember.autograd.node import Op
-from ember.backend.pool_kernels import max_pool2x2, scatter_add_planes
+from ember.backend.pool_kernels import max_pool2x2, scatter_add_planes, unpool2x2
 from ember.backend.threads import pieces, split
 from ember.ops._windows import (
     AdaptiveWindows,
@@ -35,6 +37,7 @@ from ember.ops._windows import (
     lowest,
     strided_windows,
 )
+from ember.tensor import Tensor
 
 __all__ = ["max_pool1d", "max_pool1d_with_indices", "max_pool2d"]
 FUNCTIONAL = ["max_pool1d", "max_pool2d", "max_pool1d_with_indices", "max_pool2d_with_indices",
@@ -80,9 +83,6 @@ def max_over_windows(x, windows, need_index):
     """Max over each window, and (if asked) its flat index in the input plane (int64)."""
     if x.dtype == np.bool_:
         raise runtime_error("max_pool", "max pooling is not implemented for bool tensors")
-    if _is_2x2(windows) and x.dtype.char in "fd" and max_pool2x2.ready():
-        best, index = _compiled_max(x, windows)
-        return best, (index if need_index else None)
     best, arg = _max_and_arg(windows.candidates(x, lowest(x.dtype)), need_index)
     return best, (windows.flat_index(arg, best) if need_index else None)
 
@@ -94,33 +94,71 @@ def _is_2x2(windows):
             and not any(windows.padding) and not any(windows.pad_right))
 
 
-def _compiled_max(x, windows):
-    """``max_over_windows`` by the compiled 2x2 kernel: values and int64 flat indices.
+def _compiled_2x2(x, windows):
+    """Whether the compiled 2x2 kernels pool ``x`` over ``windows``."""
+    return _is_2x2(windows) and x.dtype.char in "fd" and max_pool2x2.ready()
 
-    Benchmark (float32, one thread, LeNet's first pool 64x6x28x28): forward with indices
-    ~2x faster than the NumPy path's max and argmax passes.
-    """
+
+def _compiled_max(x, windows):
+    """The max of each 2x2 window by the compiled kernel, and its code (``max_pool2x2``)."""
     planes = x.reshape((-1,) + windows.in_size)
     best = np.empty((planes.shape[0],) + windows.out_size, x.dtype)
-    index = np.empty(best.shape, np.int64)
-    split(lambda lo, hi: max_pool2x2(planes[lo:hi], best[lo:hi], index[lo:hi]),
+    code = np.empty(best.shape, x.dtype)
+    split(lambda lo, hi: max_pool2x2(planes[lo:hi], best[lo:hi], code[lo:hi]),
           len(planes), pieces(len(planes), x.size, _SPLIT_SIZE))
     shape = x.shape[:-2] + windows.out_size
-    return best.reshape(shape), index.reshape(shape)
+    return best.reshape(shape), code.reshape(shape)
+
+
+def code_index(code, width):
+    """Flat indices ``iy * width + ix`` into the input planes from ``max_pool2x2``'s codes."""
+    k = code.astype(np.int64)
+    oy = np.arange(code.shape[-2], dtype=np.int64)[:, None]
+    ox = np.arange(code.shape[-1], dtype=np.int64)
+    return (2 * oy + (k >> 1)) * width + 2 * ox + (k & 1)
+
+
+def _unpool(grad, code, shape):
+    """``unpool2x2`` over all planes: the 2x2 max pool's gradient, of ``shape``."""
+    out = np.empty(shape, grad.dtype)
+    planes = out.reshape((-1,) + shape[-2:])
+    g = grad.reshape((-1,) + grad.shape[-2:])
+    where = code.reshape(g.shape)
+    split(lambda lo, hi: unpool2x2(g[lo:hi], where[lo:hi], planes[lo:hi]),
+          len(planes), pieces(len(planes), out.size, _SPLIT_SCATTER))
+    return out
 
 
 class MaxPool(Op):
     """Max over windows; backward scatters the gradient to each window's argmax."""
 
     def forward(self, x, windows, need_index, return_indices):
-        out, self.index = max_over_windows(x, windows, need_index)
         self.in_shape, self.nd = x.shape, len(windows.in_size)
+        self.code = self.index = None
+        if _compiled_2x2(x, windows):
+            out, self.code = _compiled_max(x, windows)
+        else:
+            out, self.index = max_over_windows(x, windows, need_index)
         # The user may change the returned indices in place; backward keeps its own.
-        return (out, self.index.copy()) if return_indices else out
+        return (out, self.flat_index().copy()) if return_indices else out
+
+    def flat_index(self):
+        """Each window's argmax as an int64 flat index into its input plane."""
+        if self.index is None:
+            self.index = code_index(self.code, self.in_shape[-1])
+        return self.index
 
     def backward(self, grad_out, grad_index=None):
-        return PlaneScatter.apply(grad_out, index=self.index, shape=self.in_shape, nd=self.nd,
-                                  accumulate=True)
+        if self.code is not None and not GradMode.enabled:  # no graph of the gradient
+            return Tensor._make(self.grad_array(grad_out._data))
+        return PlaneScatter.apply(grad_out, index=self.flat_index(), shape=self.in_shape,
+                                  nd=self.nd, accumulate=True)
+
+    def grad_array(self, grad):
+        """The input's gradient as an array, from the output's ``grad`` (an array)."""
+        if self.code is not None and grad.dtype == self.code.dtype:
+            return _unpool(grad, self.code, self.in_shape)
+        return _scatter(grad, self.flat_index(), self.in_shape, self.nd, accumulate=True)
 
 
 def _scatter(values, index, shape, nd, accumulate):

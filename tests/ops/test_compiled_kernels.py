@@ -134,6 +134,53 @@ def test_max_pool2d_2x2_nan_and_infinity_like_torch(kernels):
     np.testing.assert_array_equal(e_idx.numpy(), t_idx.numpy())
 
 
+@pytest.mark.parametrize("shape", [(2, 3, 8, 6), (2, 3, 7, 9)])
+def test_max_pool2d_2x2_gradient_is_zero_away_from_the_max_like_torch(kernels, shape):
+    """An inf or nan in the output's gradient reaches only its window's max (never a 0 * inf
+    elsewhere), and an odd last row or column gets zeros."""
+    x = np.random.default_rng(8).standard_normal(shape)
+    e_in, t_in = _leaves([x])
+    e_out, t_out = F.max_pool2d(e_in[0], 2), torch.nn.functional.max_pool2d(t_in[0], 2)
+    if kernels == "compiled" and pool_kernels_ready():
+        assert e_out.grad_fn.code is not None  # the 2x2 kernels' path, not the NumPy one
+    g = np.random.default_rng(9).standard_normal(t_out.shape)
+    g[0, 0, 0, 0], g[1, 2, -1, -1], g[0, 1, 1, 2] = np.inf, -np.inf, np.nan
+    e_out.backward(ember.tensor(g))
+    t_out.backward(torch.tensor(g))
+    np.testing.assert_array_equal(e_in[0].grad.numpy(), t_in[0].grad.numpy())
+
+
+def test_max_pool2d_2x2_second_order_gradients_like_torch(kernels):
+    x = np.random.default_rng(10).standard_normal((2, 2, 6, 5))
+    grads = []
+    for lib, tensor in ((ember, ember.tensor), (torch, torch.tensor)):
+        xx = tensor(x, requires_grad=True)
+        y = lib.nn.functional.max_pool2d(xx * xx, 2)
+        (gx,) = lib.autograd.grad((y * y).sum(), xx, create_graph=True)
+        (ggx,) = lib.autograd.grad((gx * gx).sum(), xx)
+        grads.append((gx.detach().numpy(), ggx.detach().numpy()))
+    for mine, ref in zip(*grads):
+        np.testing.assert_allclose(mine, ref, rtol=1e-10, atol=1e-12)
+
+
+def test_max_pool2d_2x2_split_over_threads_like_torch(kernels, split_everything):
+    from ember.ops import pool
+
+    seen = split_everything(pool, "_SPLIT_SIZE", "_SPLIT_SCATTER")
+    x = np.random.default_rng(11).standard_normal((3, 4, 6, 7)).astype(np.float32)
+    e_in, t_in = _leaves([x])
+    _check(F.max_pool2d(e_in[0], 2), torch.nn.functional.max_pool2d(t_in[0], 2), e_in, t_in,
+           np.float32)
+    if kernels == "compiled" and pool_kernels_ready():
+        assert [count for _, count in seen] == [2, 2]  # the max, then its gradient
+
+
+def pool_kernels_ready():
+    from ember.backend import pool_kernels
+
+    return pool_kernels.max_pool2x2.ready()
+
+
 def test_max_pool2d_of_a_non_contiguous_input(kernels):
     x = np.random.default_rng(6).standard_normal((2, 6, 6, 3))
     e_in, t_in = _leaves([x])

@@ -252,12 +252,13 @@ def test_the_compiled_cases_run_the_kernels():
     x = ember.randn(2, 16, 6, 6, requires_grad=True)
     y = F.conv2d(x, ember.randn(8, 16, 3, 3), padding=1)
     y = F.batch_norm(y, None, None, training=True)
-    y = F.max_pool2d(F.layer_norm(y, (6,)), 2)
-    y.sum().backward()
+    y = F.layer_norm(y, (6,))
+    # 2x2 windows run max_pool2x2 and unpool2x2; other windows scatter by flat indices
+    (F.max_pool2d(y, 2).sum() + F.max_pool2d(y, 3, stride=2, padding=1).sum()).backward()
     for k in (conv_kernels.col2im_channels_last, norm_kernels.batch_norm_forward,
               norm_kernels.batch_norm_backward, norm_kernels.layer_norm_forward,
               norm_kernels.layer_norm_backward, pool_kernels.max_pool2x2,
-              pool_kernels.scatter_add_planes):
+              pool_kernels.unpool2x2, pool_kernels.scatter_add_planes):
         serial = getattr(k, "_serial", None)  # small arrays run a serial compilation
         assert k._compiled is not None or serial._compiled is not None, k
 

@@ -26,10 +26,11 @@ def max_pool2x2(x, out, code):
 
     ``code`` (of ``x``'s dtype) says where in its window each max is: 0 and 1 the top
     row's left and right, 2 and 3 the bottom row's (``ember.ops.pool.code_index`` turns it
-    into flat indices). The steps are selects, not branches, and every array has one element type,
-    so the loop vectorizes: LeNet's pools (64x6x28x28, 64x16x10x10, float32, one thread)
-    ran in 68 and 37 us, against 175 and 136 us writing int64 flat indices by branches.
-    The candidates are written out: a generic loop over the window ran ~8x slower.
+    into flat indices). The steps are selects, not branches, and every array has one
+    element type, so the loop vectorizes: LeNet's pools (64x6x28x28, 64x16x10x10,
+    float32, one thread) ran in 68 and 37 us, against 175 and 136 us writing int64 flat
+    indices by branches. The candidates are written out: a generic loop over the window ran
+    ~8x slower.
     """
     planes = x.shape[0]
     oh, ow = out.shape[1], out.shape[2]
@@ -77,7 +78,7 @@ def unpool2x2(grad, code, out):
                 out[p, bottom, left + 1] = v if k == 3 else 0
             if w > 2 * ow:
                 out[p, top, w - 1] = 0
-                out[p, top + 1, w - 1] = 0
+                out[p, bottom, w - 1] = 0
         if h > 2 * oh:
             for j in range(w):
                 out[p, h - 1, j] = 0

@@ -38,7 +38,6 @@ FUNCTIONS = {}
 # name -> class of a node only plans run, made by ``plan_rewrites.py`` (``LinearRelu``):
 # its ``forward`` on arrays, beside a rule in ``RULES``.
 OPS = {}
-_new = object.__new__
 
 
 def rule(*names):

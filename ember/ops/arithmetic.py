@@ -8,10 +8,13 @@ import numpy as np
 
 from ember._dtype import get_default_dtype
 from ember._errors import runtime_error, value_error
-from ember.autograd.node import Op
+from ember.autograd.grad_mode import GradMode
+from ember.autograd.node import Observers, Op
 from ember.ops._methods import inplace_all, reflected, write_out
 from ember.ops._promote import as_tensor, promote
 from ember.tensor import Tensor
+
+_make = Tensor._make
 
 __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide",
            "floor_divide", "remainder", "fmod", "neg", "negative", "pow", "float_power",
@@ -44,9 +47,15 @@ class Mul(Op):
     def backward(self, grad_out):
         a, b = self.saved_inputs
         need_a, need_b = self.needs_input_grad
-        # Mul.apply, not ``*``: the three share one dtype already (see NOTE [op overhead]).
-        return (Mul.apply(grad_out, b) if need_a else None), \
-            (Mul.apply(grad_out, a) if need_b else None)
+        if GradMode.enabled or Observers.active:  # create_graph, or a profiler watching
+            # Mul.apply, not ``*``: the three share one dtype already (NOTE [op overhead]).
+            return (Mul.apply(grad_out, b) if need_a else None), \
+                (Mul.apply(grad_out, a) if need_b else None)
+        # Nobody records or watches them: the products on arrays, without the wrapping of
+        # an op each (the op-overhead benchmark's step 16.6 us from 18.0).
+        g = grad_out._data
+        return (_make(np.asarray(g * b._data)) if need_a else None), \
+            (_make(np.asarray(g * a._data)) if need_b else None)
 
 
 class Div(Op):

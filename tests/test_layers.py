@@ -84,3 +84,17 @@ def test_import_is_light():
             "'numba', 'tensorboard') if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_layers_load_on_first_use():
+    # Not at import (they and their stdlib imports took 10-15 ms of it), yet reachable the
+    # way users reach them.
+    code = ("import sys, ember; lazy = ('ember.serialization', 'ember.data', 'ember.datasets', "
+            "'ember.utils', 'ember.jit', 'dataclasses', 'inspect', 'secrets'); "
+            "print([m for m in lazy if m in sys.modules]); "
+            "from ember.serialization import save, load; "
+            "print(ember.save is save, ember.load is load, "
+            "ember.data.DataLoader is ember.utils.data.DataLoader, "
+            "{'save', 'data', 'datasets', 'utils'} <= set(dir(ember)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n")[:2] == ["[]", "True True True True"]

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import ember
-from benchmarks import contention, memory, protocol, report, run
+from benchmarks import contention, memory, paired, protocol, report, run
 from benchmarks.workloads import FAMILIES, WORKLOADS
 
 
@@ -94,3 +94,10 @@ def test_contended_run_names_its_load_in_the_readme_section():
     assert report.heading(results) == "Speed with one core kept busy"
     assert report.heading({"contend": 0}) == "Speed"
     assert "spun on a core" in report._contention(results)
+
+
+def test_paired_times_both_steps_in_turn():
+    result = paired.pair("mlp", blocks=2, steps=1, warmup=1)
+    assert len(result["ratios"]) == 2
+    assert all(math.isfinite(r) and r > 0 for r in result["ratios"])
+    assert result["eager_ms"] > 0 and result["compiled_ms"] > 0

@@ -49,10 +49,10 @@ _keep_freed_memory()  # reuse freed array memory: see ember/_malloc.py for the m
 _warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"ember\.")
 
 
-# Higher layers load on first use, so `import ember` stays fast:
-# ember.train, ember.profiler, ember.models, ember.jit, ember.onnx, and the data,
-# datasets, checkpoint and utils modules (their stdlib imports, such as secrets, hmac,
-# pathlib, json, random and traceback, took 10-15 ms of a 0.10 s import).
+# Higher layers load on first use, so `import ember` stays fast: ember.train,
+# ember.profiler, ember.models, ember.jit, ember.onnx, and ember.data, ember.datasets,
+# ember.utils and ember.serialization (ember.save, ember.load), which with their stdlib
+# imports (secrets, hmac, json, random, queue, traceback) took 10-15 ms of a 0.10 s import.
 _LAZY_MODULES = ("train", "profiler", "models", "jit", "onnx", "data", "datasets", "utils",
                  "serialization")
 # Functions of those layers exposed at the top, PyTorch style: name -> module.

@@ -8,9 +8,8 @@ workload's training step twice, from the same arrays (one model run eagerly, one
 compiled taking turns (ABBA order, so neither always runs first). The two blocks of a pair
 run within a second of each other, so the machine's drift cancels in their ratio (eager's
 time per step over compiled's); the figure is the median of the pairs' ratios, with their
-range.
-Both steps share the process's threads and its step tuner, as they would in a user's
-program. Nothing here is part of the tests, which never time.
+range. Both steps share the process's threads and its step tuner, as they would in a
+user's program. Nothing here is part of the tests, which never time.
 
 Run: .venv/bin/python -m benchmarks.paired [--only mlp,lenet] [--blocks 20] [--steps 10]
 """

@@ -58,8 +58,10 @@ if _sched_yield is not None:
 
 
 @kernel(cache=False)  # calls a C function by address: Numba cannot cache it on disk
-def _spin(flag, turns):
-    """Return once ``flag[0]`` is non-zero or after ``turns`` turns (GIL released)."""
+def _spin(flag, turns, mark):
+    """Set ``mark[0]`` to 1, then return once ``flag[0]`` is non-zero or after ``turns``
+    turns (the GIL released throughout)."""
+    mark[0] = 1
     for i in range(turns):
         if flag[0] != 0:
             return i
@@ -75,27 +77,36 @@ class _Pool:
 
 class _Spin:
     usable = _sched_yield is not None  # False once compiling or calling ``_spin`` failed
+    unmarked = np.zeros(1, np.int64)  # the mark of waits that mark nothing
 
 
-def _wait_awake(flag):
-    """Spin on ``flag`` for a while if the compiled ``_spin`` can (else return at once)."""
+def _wait_awake(flag, mark=None):
+    """Spin on ``flag`` for a while if the compiled ``_spin`` can (else return at once),
+    having set ``mark[0]`` to 1 once the GIL is released (at once without ``_spin``)."""
     if _Spin.usable and _spin.ready():
         try:
-            _spin(flag, _SPIN_TURNS)
+            _spin(flag, _SPIN_TURNS, _Spin.unmarked if mark is None else mark)
+            return
         except Exception:  # noqa: BLE001 - a worker must never die: it would hang a split
             _Spin.usable = False
+    if mark is not None:
+        mark[0] = 1
 
 
 def _work(tasks, flag, finished):
+    idle = None  # the first wait marks nothing: no split waits on it yet
     while True:
-        _wait_awake(flag)
+        _wait_awake(flag, idle)
         run, done = tasks.get()
         flag[0] = 0  # before running: the next task can only be posted after ``done``
         try:
             run()
         finally:
             done.release()
-            finished[0] = 1  # after the release: the caller's acquire then cannot block
+            # ``finished`` is set by the next wait, once this thread has let go of the GIL:
+            # the caller, spinning on it, then takes the GIL at once instead of blocking
+            # on it (a blocked thread's core sleeps, and waking it costs tens of us here).
+            idle = finished
 
 
 def _forget_workers():

@@ -18,6 +18,7 @@ import numpy as np
 from ember._cpu_share import poll as poll_cpu_share
 from ember._errors import fmt_shape, runtime_error, shape_error
 from ember.autograd.broadcast import Cast, SumToSize
+from ember.autograd.deferred import RowsGradient
 from ember.autograd.grad_mode import GradMode
 from ember.autograd.node import Anomaly, Node, Observers
 from ember.tensor import Tensor
@@ -210,6 +211,8 @@ def _add(pending, heap, target, nr, g, shape, dtype):
         slots = pending[target] = [None] * target._n_out
         heappush(heap, (-target._seq, target))
     old = slots[nr]
+    if type(old) is RowsGradient:  # a second gradient for a lookup: sum whole arrays
+        old = old.materialize()
     if old is None:
         slots[nr] = g
     elif GradMode.enabled:
@@ -246,6 +249,7 @@ def _run_node(node, slots, pending, heap, wanted, found, retain_graph):
     if watchers:
         Observers.end("backward", tokens, grads_in)
     if hooks is not None and "post" in hooks:
+        grads_in = tuple(g.materialize() if type(g) is RowsGradient else g for g in grads_in)
         for hook in hooks["post"]:
             hook(grads_in, tuple(slots))
     if Anomaly.enabled:
@@ -259,6 +263,12 @@ def _run_node(node, slots, pending, heap, wanted, found, retain_graph):
             continue
         # _add, inlined for its common case: no reduction, no cast, a node's first gradient.
         target, nr, shape, dtype = edge
+        if type(g) is RowsGradient:  # for a lookup that nothing else fed yet, else whole
+            if target not in pending and isinstance(target, Node) and target._hooks is None:
+                pending[target] = [g]
+                heappush(heap, (-target._seq, target))
+                continue
+            g = g.materialize()
         data = g._data
         if data.shape == shape and (data.dtype is dtype or data.dtype == dtype) and \
                 target not in pending:
@@ -280,6 +290,8 @@ def _before_node(node, slots, hooks, wanted, found):
     for nr, g in enumerate(slots):
         if g is None:
             continue
+        if type(g) is RowsGradient:  # wanted by autograd.grad: whole
+            g = slots[nr] = g.materialize()
         if hooks is not None and nr in hooks:
             g = slots[nr] = _call_hooks(hooks[nr], g)
         if wanted is not None:

@@ -9,6 +9,7 @@ any order work. The gradient may be scaled per looked-up index (0 at ``padding_i
 import numpy as np
 
 from ember._errors import fmt_shape, index_error, runtime_error, value_error
+from ember.autograd.deferred import RowsGradient
 from ember.autograd.grad_mode import no_grad
 from ember.autograd.node import Op
 from ember.autograd.traceable import traceable
@@ -40,7 +41,14 @@ class TakeRows(Op):
         return _scaled(np.take(weight, index, axis=0), scale)
 
     def backward(self, grad_out):
+        if type(grad_out) is RowsGradient:  # already summed per row (ember.autograd.deferred)
+            return _make(grad_out.summed_rows(self.rows))
         return PutRows.apply(grad_out, index=self.index, scale=self.grad_scale, rows=self.rows)
+
+    def takes_rows_gradient(self):
+        """Whether this lookup's backward can take its output's gradient as a
+        ``RowsGradient``: unscaled rows, in both directions."""
+        return self.plain and self.grad_scale is None
 
 
 class PutRows(Op):

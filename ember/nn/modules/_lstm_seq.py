@@ -47,7 +47,8 @@ two threads 24.8-25.7 ms against 27.4-28.1 ms step by step in Python, one thread
 26.8-27.4 ms, the eager one 28.5-29.4 against 30.6 ms (PyTorch 26.1-26.9 ms).
 
 An input that is the unchanged output of an embedding lookup is projected one distinct
-row at a time (``ember/nn/modules/_lstm_tables.py``).
+row at a time, and its gradient handed to the lookup summed per row when nothing else
+sees it (``ember/nn/modules/_lstm_tables.py``).
 
 Measured on the ``lstm`` benchmark (Embedding 65x64, LSTM 64 -> 256 over 32 x 64 tokens,
 Linear 256 -> 65, Adam), one thread, CPU time of a training step on a busy machine:
@@ -57,6 +58,7 @@ layer) 50.4 ms. Nearly all that is left is matrix products (OpenBLAS, at ~40 GMA
 
 import numpy as np
 
+from ember.autograd.deferred import RowsGradient, deferrable
 from ember.autograd.engine import grad as _grad
 from ember.autograd.grad_mode import GradMode
 from ember.autograd.node import Op
@@ -131,7 +133,7 @@ class LSTMSequence(Op):
     last step to the first).
     """
 
-    table = index = distinct = None  # the input projections from a table: see _run_table
+    table = index = distinct = present = None  # projections from a table: see _run_table
 
     def forward(self, x, w_ih, w_hh, h0, c0, b_ih=None, b_hh=None, *, batch_first, reverse,
                 lookup=None):
@@ -140,7 +142,7 @@ class LSTMSequence(Op):
         steps, rows = x_tm.shape[:2]
         found = None if lookup is None else distinct_rows(x, lookup)
         if found is not None:
-            self.distinct, index = found
+            self.distinct, index, self.present = found
             self._buffers(steps, rows, 0, h0, c0, batch_first, reverse)
             return self._run_table(self.distinct @ w_ih.T, index, w_hh, b_ih, b_hh)
         # x_t sits beside h_prev in the [h | x] rows, so that one product gives both
@@ -304,22 +306,34 @@ class LSTMSequence(Op):
         if len(inputs) > 5 and (need[5] or need[6]):
             bias = flat.sum(0)
             grads[5], grads[6] = bias, bias.copy()  # two leaves must not share one array
-        return tuple(None if g is None or not n else _make(g) for g, n in zip(grads, need))
+        return tuple(None if g is None or not n else g if type(g) is RowsGradient else _make(g)
+                     for g, n in zip(grads, need))
 
     def _projection_grads(self, inputs, d_rows, flat, grads):
         """The gradients of ``x``, ``w_ih`` and ``w_hh`` into ``grads[:3]``, from the gates'
         gradients ``flat`` (``d_rows``, as ``_through_time`` made it)."""
         need = self.needs_input_grad
         steps, rows, hs = self.tc.shape
-        if need[0]:
-            dx = _matmul(flat, inputs[1]._data).reshape(steps, rows, inputs[1].shape[1])
-            grads[0] = np.ascontiguousarray(dx.transpose(1, 0, 2)) if self.batch_first else dx
+        w_ih, batch_first = inputs[1]._data, self.batch_first
+
+        def input_grad():
+            dx = _matmul(flat, w_ih).reshape(steps, rows, w_ih.shape[1])
+            return np.ascontiguousarray(dx.transpose(1, 0, 2)) if batch_first else dx
+
+        # When nothing else sees x's gradient, its lookup takes it summed per distinct row
+        # (ember.autograd.deferred): the product with w_ih is then made for those rows only.
+        defer = need[0] and self.distinct is not None and deferrable(inputs[0])
+        if need[0] and not defer:
+            grads[0] = input_grad()
         if self.distinct is not None:
             # x's rows are the distinct rows picked by the index: dW_ih = dgates^T x sums
             # each row's gates' gradients first.
+            summed = table_grad(d_rows, flat, self.index, len(self.distinct)) \
+                if defer or need[1] else None
+            if defer:
+                grads[0] = RowsGradient(summed, self.present, w_ih, input_grad)
             if need[1]:
-                grads[1] = table_grad(d_rows, flat, self.index,
-                                      len(self.distinct)).T @ self.distinct
+                grads[1] = summed.T @ self.distinct
             if need[2]:
                 grads[2] = _matmul(flat.T, self._rows(steps, with_h=True))
         elif need[1] or need[2]:

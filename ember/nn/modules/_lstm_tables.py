@@ -3,15 +3,18 @@
 
 An input that is the unchanged output of an embedding lookup (``lookup_of``) holds one
 row per distinct index: the input projections are then made for those rows only, and
-``w_ih``'s gradient from the gates' gradients summed per row (``distinct_rows``). The
-input's own gradient is still made in full, so ``autograd.grad`` and hooks on the lookup
-see it as before. At the benchmark's sizes this takes two of the op's products away
-(2 x 134M multiply-adds); the op's forward and backward at two threads, five pairs of
-processes taking turns on a noisy machine: 25.0-30.4 ms against 29.8-36.6 ms.
+``w_ih``'s gradient from the gates' gradients summed per row (``distinct_rows``). At the
+benchmark's sizes this takes two of the op's products away (2 x 134M multiply-adds); the
+op's forward and backward at two threads, five pairs of processes taking turns on a noisy
+machine: 25.0-30.4 ms against 29.8-36.6 ms.
 
-The compiled training step goes further: its ``project_embeddings`` pass
-(``ember/jit/passes/embedding_projection.py``) feeds the layer a table of the embedding's
-rows (``LSTMSequenceFromTable``), which also saves the lookup's own gradient product.
+The input's own gradient goes to the lookup as those sums times ``w_ih`` when nothing else
+sees it (``ember.autograd.deferred``), which saves a third product of that size (the eager
+``lstm`` step 1.056-1.065x faster, medians of 20 alternating pairs in one process); with a
+hook, ``retain_grad`` or ``autograd.grad`` on the lookup it is made whole, as before. The
+compiled training step gets the same saving from its ``project_embeddings`` pass
+(``ember/jit/passes/embedding_projection.py``), which feeds the layer a table of the
+embedding's rows (``LSTMSequenceFromTable``).
 """
 
 import numpy as np
@@ -42,9 +45,9 @@ def lookup_of(x):
 
 
 def distinct_rows(x, lookup):
-    """``(distinct, index)`` with ``x[p] == distinct[index[p]]`` for ``x`` looked up with
-    ``lookup`` (see ``lookup_of``), when there are at most half as many distinct rows as
-    positions; else None.
+    """``(distinct, index, present)`` with ``x[p] == distinct[index[p]]`` for ``x`` looked up
+    with ``lookup`` (see ``lookup_of``), ``present[k]`` the lookup index of ``distinct[k]``,
+    when there are at most half as many distinct rows as positions; else None.
 
     The projections ``x W_ih^T`` are then made for the distinct rows only, and the weight's
     gradient from the gates' gradients summed per row: on the ``lstm`` benchmark (65
@@ -64,7 +67,7 @@ def distinct_rows(x, lookup):
     index = remap[lookup]
     where = np.empty(present.size, np.intp)
     where[index.reshape(-1)] = np.arange(flat.size)  # a position of each row (any one)
-    return x.reshape(flat.size, x.shape[-1])[where], index
+    return x.reshape(flat.size, x.shape[-1])[where], index, present
 
 
 def table_grad(d_rows, flat, index, rows):

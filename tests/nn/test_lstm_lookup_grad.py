@@ -142,3 +142,12 @@ def test_autograd_grad_of_the_lookup_gets_its_whole_gradient():
     t_grads = torch.autograd.grad((t_out * t_out).sum(), [t_x, t_emb.weight])
     for what, e, t in zip(("the lookup's gradient", "embedding gradient"), e_grads, t_grads):
         assert_close(e, t, "float64", what)
+
+
+def test_in_anomaly_mode_the_gradient_is_whole(summed):
+    e_models, t_models = make_models("float64")
+    index = tokens(False, seed=19)
+    with ember.autograd.detect_anomaly():
+        e_grads = _run(e_models, ember, index)
+    assert summed == []
+    _assert_match(e_grads, _run(t_models, torch, index), "float64")

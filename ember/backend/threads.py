@@ -14,6 +14,9 @@ plus the calling thread, which take pieces in turn. BLAS stays at one thread (se
 ``ember._threads``); if it was given more threads, it is set to one while pieces run (a
 product called from two threads at once with BLAS at two is serialized by OpenBLAS's
 lock) and restored afterwards.
+
+``background`` hands the first worker work that nobody reads until ``join_background``
+(a compiled step's weight gradients); a split meanwhile does not wait for that worker.
 """
 
 import ctypes
@@ -30,7 +33,7 @@ from ember._threads import blas_library_threads, get_num_threads, set_library_th
 from ember.backend import split_gain, step_tuner
 from ember.backend.compiled import kernel
 
-__all__ = ["pieces", "split", "splitting"]
+__all__ = ["background", "join_background", "pieces", "split", "splitting"]
 
 
 # Each thread takes pieces in turn, this many per thread by default. Two per thread let a
@@ -70,7 +73,7 @@ def _spin(flag, turns, mark):
 
 
 class _Pool:
-    workers: ClassVar[list] = []  # the started threads' (task queue, wake-up flag, done flag)
+    workers: ClassVar[list] = []  # the started threads' (task queue, wake-up flag)
     lock = threading.Lock()
     active = False  # True while a split runs (a nested split runs serially)
 
@@ -93,25 +96,28 @@ def _wait_awake(flag, mark=None):
         mark[0] = 1
 
 
-def _work(tasks, flag, finished):
-    idle = None  # the first wait marks nothing: no split waits on it yet
+def _work(tasks, flag):
+    mark = None  # the first wait marks nothing: no split waits on it yet
     while True:
-        _wait_awake(flag, idle)
-        run, done = tasks.get()
-        flag[0] = 0  # before running: the next task can only be posted after ``done``
+        if tasks.empty():
+            _wait_awake(flag, mark)
+        elif mark is not None:
+            mark[0] = 1  # another task is queued (after a background one): no wait to mark
+        run, done, mark = tasks.get()
+        flag[0] = 0  # a task posted while this one runs finds the queue not empty
         try:
             run()
         finally:
             done.release()
-            # ``finished`` is set by the next wait, once this thread has let go of the GIL:
-            # the caller, spinning on it, then takes the GIL at once instead of blocking
-            # on it (a blocked thread's core sleeps, and waking it costs tens of us here).
-            idle = finished
+            # ``mark`` is set by the next wait, once this thread has let go of the GIL: the
+            # caller, spinning on it, then takes the GIL at once instead of blocking on it
+            # (a blocked thread's core sleeps, and waking it costs tens of us here).
 
 
 def _forget_workers():
     """In a forked child: the parent's worker threads do not exist here."""
     _Pool.workers, _Pool.lock, _Pool.active = [], threading.Lock(), False
+    _Background.pending, _Background.errors = [], []
 
 
 if hasattr(os, "register_at_fork"):
@@ -124,12 +130,11 @@ def _workers(count):
             # Compile the spin-wait before the first split is timed (``split_gain``).
             _wait_awake(np.ones(1, np.int64))
         while len(_Pool.workers) < count:
-            tasks, flag, finished = queue.SimpleQueue(), np.zeros(1, np.int64), np.zeros(
-                1, np.int64)
-            thread = threading.Thread(target=_work, args=(tasks, flag, finished), daemon=True,
+            tasks, flag = queue.SimpleQueue(), np.zeros(1, np.int64)
+            thread = threading.Thread(target=_work, args=(tasks, flag), daemon=True,
                                       name=f"ember-worker-{len(_Pool.workers)}")
             thread.start()
-            _Pool.workers.append((tasks, flag, finished))
+            _Pool.workers.append((tasks, flag))
     return _Pool.workers[:count]
 
 
@@ -185,35 +190,45 @@ def split(fn, n, count, per_thread=_PIECES_PER_THREAD, weights=None):
                 return
 
     library, dones, mine = blas_library_threads(), [], []
+    behind = bool(_Background.pending)  # the first worker may be busy with that work
     if library > 1:
         set_library_threads(1)
     _Pool.active = True
     try:
         workers = _workers(count - 1)
         start = perf_counter()
-        for tasks, flag, finished in workers:
-            done = threading.Lock()
-            done.acquire()
-            finished[0] = 0
-            tasks.put((drain, done))
-            flag[0] = 1  # after the put: a spinning worker then finds the task queued
-            dones.append((done, finished))
+        for tasks, flag in workers:
+            dones.append(_post(tasks, flag, drain))
         began = perf_counter()
         drain(mine)
         busy = perf_counter() - began
     finally:
-        for done, finished in dones:
-            # Spin (GIL released, yielding the core) for the worker's last piece before
-            # blocking: waking from a blocked acquire costs ~10 us, a third of a split.
-            _wait_awake(finished)
-            done.acquire()
+        # A worker that took no piece (the calling thread ran them all, as while the
+        # worker runs background work) has nothing to wait for: its turn finds none left.
+        if len(mine) < total:
+            for done, mark in dones:
+                # Spin (GIL released, yielding the core) for the worker's last piece before
+                # blocking: waking from a blocked acquire costs ~10 us, a third of a split.
+                _wait_awake(mark)
+                done.acquire()
         _Pool.active = False
         if library > 1:
             set_library_threads(library)
     if errors:
         raise errors[0]
-    split_gain.observe(perf_counter() - start, busy, _share(mine, bounds, n, weights))
+    if not behind:  # a worker kept busy on purpose says nothing about what splits gain
+        split_gain.observe(perf_counter() - start, busy, _share(mine, bounds, n, weights))
     return results
+
+
+def _post(tasks, flag, run):
+    """Queue ``run`` for a worker; ``(done, mark)``: ``done`` (a held lock) is released when
+    ``run`` returns, and ``mark[0]`` becomes 1 once the worker let go of the GIL after it."""
+    done, mark = threading.Lock(), np.zeros(1, np.int64)
+    done.acquire()
+    tasks.put((run, done, mark))
+    flag[0] = 1  # after the put: a spinning worker then finds the task queued
+    return done, mark
 
 
 def _share(mine, bounds, n, weights):
@@ -222,3 +237,45 @@ def _share(mine, bounds, n, weights):
         return sum(bounds[i + 1] - bounds[i] for i in mine) / n
     total = sum(weights)
     return sum(sum(weights[bounds[i]:bounds[i + 1]]) for i in mine) / total if total else 0
+
+
+class _Background:
+    pending: ClassVar[list] = []  # (done, mark) of the tasks ``background`` posted, oldest first
+    errors: ClassVar[list] = []  # what they raised
+
+
+def background(fn):
+    """Start ``fn()`` on ember's first worker thread and return True at once; False (and
+    nothing run) where there is no worker to take it: one thread, or inside a split.
+
+    For work whose result nobody reads until ``join_background()``: a compiled training
+    step's weight gradients (NOTE [weight gradients in the background] in
+    ``ember/jit/array_linear.py``). ``fn`` runs after the worker's queued tasks; splits
+    started meanwhile do not wait for the busy worker (the calling thread runs their
+    pieces until it is free). ``fn`` must not split, and must release the GIL for most of
+    its time (a BLAS product, a compiled kernel), or it only takes turns with the caller.
+    """
+    if _Pool.active or get_num_threads() < 2:
+        return False
+    tasks, flag = _workers(1)[0]
+
+    def run():
+        try:
+            fn()
+        except BaseException as error:  # noqa: BLE001 - re-raised by join_background
+            _Background.errors.append(error)
+
+    _Background.pending.append(_post(tasks, flag, run))
+    return True
+
+
+def join_background():
+    """Wait until every task ``background`` started has returned; raise the first error
+    one of them raised."""
+    pending, _Background.pending = _Background.pending, []
+    for done, mark in pending:
+        _wait_awake(mark)
+        done.acquire()
+    if _Background.errors:
+        error, _Background.errors = _Background.errors[0], []
+        raise error

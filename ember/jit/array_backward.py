@@ -26,7 +26,7 @@ import numpy as np
 
 from ember.backend.activation_kernels import flat_float, in_pieces, relu_grad, relu_slope
 
-__all__ = ["FORWARDS", "FUNCTIONS", "OPS", "RULES"]
+__all__ = ["FORWARDS", "FUNCTIONS", "LATER", "OPS", "RULES"]
 
 RULES = {}
 # name -> forward(op, *arrays, **params): replaces ``op.forward`` in a plan when the op's
@@ -35,6 +35,10 @@ RULES = {}
 FORWARDS = {}
 # name -> rule of a @traceable function (see ``array_loss.py``).
 FUNCTIONS = {}
+# name -> a rule like ``RULES[name]`` that may leave the gradients of the inputs after the
+# first to ``ember.backend.threads.background``: the plan gives it to a node whose inputs
+# after the first are leaves only it sends gradients to, and joins before reading them.
+LATER = {}
 # name -> class of a node only plans run, made by ``plan_rewrites.py`` (``LinearRelu``):
 # its ``forward`` on arrays, beside a rule in ``RULES``.
 OPS = {}

@@ -22,7 +22,9 @@ decides it once:
   columns, ``array_conv.py``), cross-entropy's usual call in a few NumPy calls
   (``array_loss.py``), the optimizer's updates in groups on ember's threads
   (``plan_optimizer.py``), a bias gradient summed beside its layer's two products
-  (``array_linear.py``) and layer norm's backward in pieces of rows (``array_norm.py``).
+  (``array_linear.py``), layer norm's backward in pieces of rows (``array_norm.py``), and
+  a layer's weight gradients computed on the worker while backward goes on (``LATER``
+  rules, ``array_linear.py``; joined before the leaves' ``.grad`` are set).
 
 The arithmetic is eager code's, op by op in the same order, and the parameters come out
 bitwise equal (``tests/jit/test_train_plan.py``, ``test_plan_fusion.py``), except where
@@ -54,7 +56,8 @@ from ember.autograd.broadcast import sum_to_shape
 from ember.autograd.engine import grad as autograd_grad
 from ember.autograd.grad_mode import GradMode
 from ember.autograd.node import Anomaly, Observers
-from ember.jit.array_backward import FORWARDS, FUNCTIONS, OPS, RULES
+from ember.backend.threads import join_background
+from ember.jit.array_backward import FORWARDS, FUNCTIONS, LATER, OPS, RULES
 from ember.jit.interpreter import fill_args, rebuild
 from ember.jit.ops import is_function, lookup
 from ember.jit.plan_optimizer import optimizer_step
@@ -211,6 +214,7 @@ class TrainPlan:
         reached_slots = {self.slot[v] for v in reached}
         self.leaves = [(slot, position, tensor) for slot, position, tensor, grad
                        in self.feeds if grad and slot in reached_slots]
+        _defer_leaf_grads(schedule, {slot for slot, _, _ in self.leaves})
         return schedule
 
     # ---- running -------------------------------------------------------------------
@@ -262,11 +266,28 @@ class TrainPlan:
                 entry.backward(env, grads, records.pop(id(entry), None))
         finally:
             GradMode.enabled = prev
+            join_background()  # the gradients ``LATER`` rules left to the worker
         handed = set()
         for slot, position, tensor in self.leaves:
             g = grads[slot]
             if g is not None:
                 _accumulate(tensor if position is None else inputs[position], g, handed)
+
+
+def _defer_leaf_grads(schedule, leaves):
+    """Give a node its ``LATER`` rule where every input after the first that it sends a
+    gradient to is a leaf (its gradient read only after backward) that no other node
+    sends a gradient to (nothing adds to it before the join)."""
+    senders = {}
+    for entry in schedule:
+        for slot, send in zip(entry.ins, entry.send):
+            if send:
+                senders[slot] = senders.get(slot, 0) + 1
+    for entry in schedule:
+        later = LATER.get(entry.node.target) if entry.rule is not None else None
+        rest = [slot for slot, send in zip(entry.ins[1:], entry.send[1:]) if send]
+        if later is not None and rest and all(s in leaves and senders[s] == 1 for s in rest):
+            entry.rule = later
 
 
 def _grad_fn_spec(entry, nr):

@@ -156,19 +156,24 @@ def test_the_pool_keeps_working_if_its_spin_kernel_fails(two_threads, monkeypatc
     monkeypatch.setattr(threads._Spin, "usable", True)
     for _ in range(3):  # the worker meets the broken kernel after its first task
         assert sum(threads.split(lambda lo, hi: hi - lo, 8, 2)) == 8
+    deadline = time.monotonic() + 10  # a worker that took no piece waits after the split
+    while threads._Spin.usable and time.monotonic() < deadline:
+        time.sleep(0.001)
     assert not threads._Spin.usable
+    assert sum(threads.split(lambda lo, hi: hi - lo, 8, 2)) == 8
 
 
 def test_a_worker_marks_its_task_finished_from_its_next_wait(two_threads, kernels):
-    """The caller spins on ``finished``; the worker sets it inside its next wait, with the
+    """The caller spins on a task's mark; the worker sets it inside its next wait, with the
     GIL let go (compiled), or at once (plain)."""
     flag, mark = np.ones(1, np.int64), np.zeros(1, np.int64)
     threads._wait_awake(flag, mark)
     assert mark[0] == 1
+    tasks, wake = threads._workers(1)[0]
     for _ in range(3):
-        assert sum(threads.split(lambda lo, hi: hi - lo, 8, 2)) == 8
-    finished = [w[2] for w in threads._Pool.workers]
-    deadline = time.monotonic() + 10  # the caller may have stopped spinning before the mark
-    while not all(f[0] == 1 for f in finished) and time.monotonic() < deadline:
-        time.sleep(0.001)
-    assert finished and all(f[0] == 1 for f in finished)
+        done, mark = threads._post(tasks, wake, lambda: None)
+        deadline = time.monotonic() + 10
+        while mark[0] != 1 and time.monotonic() < deadline:
+            time.sleep(0.001)
+        assert mark[0] == 1
+        assert done.acquire(timeout=10)

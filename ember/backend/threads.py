@@ -170,7 +170,7 @@ def split(fn, n, count, per_thread=_PIECES_PER_THREAD, weights=None):
     each item's share of the work where the items differ (the pool measures what a split
     gains from the share the calling thread ran, see ``ember.backend.split_gain``).
     """
-    if count <= 1:
+    if count <= 1 or _Background.running.active:
         return [fn(0, n)]
     total = min(n, count * per_thread)
     bounds = [n * i // total for i in range(total + 1)]
@@ -239,9 +239,14 @@ def _share(mine, bounds, n, weights):
     return sum(sum(weights[bounds[i]:bounds[i + 1]]) for i in mine) / total if total else 0
 
 
+class _Running(threading.local):
+    active = False  # True in a worker thread while it runs a ``background`` task
+
+
 class _Background:
     pending: ClassVar[list] = []  # (done, mark) of the tasks ``background`` posted, oldest first
     errors: ClassVar[list] = []  # what they raised
+    running = _Running()
 
 
 def background(fn):
@@ -252,18 +257,22 @@ def background(fn):
     step's weight gradients (NOTE [weight gradients in the background] in
     ``ember/jit/array_linear.py``). ``fn`` runs after the worker's queued tasks; splits
     started meanwhile do not wait for the busy worker (the calling thread runs their
-    pieces until it is free). ``fn`` must not split, and must release the GIL for most of
-    its time (a BLAS product, a compiled kernel), or it only takes turns with the caller.
+    pieces until it is free), and a split inside ``fn`` runs its pieces in the worker, one
+    after the other. ``fn`` should release the GIL for most of its time (a BLAS product, a
+    compiled kernel), or it only takes turns with the caller.
     """
     if _Pool.active or get_num_threads() < 2:
         return False
     tasks, flag = _workers(1)[0]
 
     def run():
+        _Background.running.active = True
         try:
             fn()
         except BaseException as error:  # noqa: BLE001 - re-raised by join_background
             _Background.errors.append(error)
+        finally:
+            _Background.running.active = False
 
     _Background.pending.append(_post(tasks, flag, run))
     return True

@@ -89,3 +89,19 @@ def test_a_background_product_equals_the_same_call_in_the_caller(two_threads):
     assert threads.background(lambda: np.matmul(a, b, out=out))
     threads.join_background()
     np.testing.assert_array_equal(out, np.matmul(a, b))
+
+
+def test_a_split_inside_background_work_runs_in_the_worker(two_threads):
+    found, finished = [], threading.Event()
+
+    def work():
+        pieces = threads.split(lambda lo, hi: (lo, hi, threading.current_thread().name), 8, 2)
+        found.extend(pieces)
+        finished.set()
+
+    assert threads.background(work)
+    # One piece, in the worker: a split there must not queue pieces for its own thread, nor
+    # mark the pool busy while the calling thread may be in a split of its own.
+    assert finished.wait(10), "a split inside background work waits for itself"
+    threads.join_background()
+    assert found == [(0, 8, "ember-worker-0")]

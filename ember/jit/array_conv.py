@@ -20,7 +20,7 @@ import numpy as np
 
 from ember.jit.array_backward import FORWARDS, rule
 from ember.ops import _im2col
-from ember.ops.conv import ConvTranspose, ConvWeight
+from ember.ops.conv import ConvTranspose, ConvWeight, _bias_grad
 from ember.tensor import Tensor
 
 try:  # the pool that splits an op's batch over threads (ember/backend/threads.py)
@@ -110,5 +110,5 @@ def _conv(op, ins, outs, grads, send):
         else:
             grad_w = _weight_grad(cols, g, w.shape)
     if len(ins) > 2 and send[2]:
-        grad_b = _make(g).sum((0,) + tuple(range(2, g.ndim)))._data  # as Conv.backward
+        grad_b = _bias_grad(_make(g), True)._data  # as Conv.backward
     return [grad_x, grad_w, grad_b][:len(ins)]

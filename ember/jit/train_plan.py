@@ -40,8 +40,9 @@ does; with the bias sums beside the products, the layer-norm pieces and the dire
 GELU/attention rules it ran 1.01x eager's at one thread (CPU time) and 1.04-1.05x at two
 (idle machine, wall time; 1.01x without the bias sums, in the same runs).
 
-Graphs the plan cannot run (control flow, in-place buffer updates, several ``backward``
-calls, ops after ``backward``) keep the interpreter: ``build_plan`` returns None. So does
+A buffer updated in place (batch norm's running statistics, ``assign`` nodes) is written
+where the graph writes it, as the interpreter does. Graphs the plan cannot run (control
+flow, several ``backward`` calls, ops after ``backward``) keep the interpreter: ``build_plan`` returns None. So does
 a call with tensor hooks, changed ``requires_grad``, the profiler or anomaly mode on
 (``TrainPlan.usable``). The loss a plan returns has a grad_fn of eager's class (``repr``
 shows ``grad_fn=<CrossEntropyBackward0>``), already spent as after eager's ``backward``:
@@ -138,6 +139,9 @@ class TrainPlan:
                 self.steps.append(("backward", None))
             elif node.target in _EFFECTS:
                 self.steps.append((node.target, node.params))
+            elif node.target == "assign":  # a buffer's update (batch norm's running stats)
+                self.steps.append(("assign", (self._slot(node.inputs[0]),
+                                              captured[node.params["name"]])))
             else:
                 calls.append(self._forward_node(node, needs))
         if backward_at is None or self.loss not in needs:
@@ -240,6 +244,10 @@ class TrainPlan:
                 entry.forward(env, records)
             elif kind == "backward":
                 self._backward(env, records, inputs)
+            elif kind == "assign":  # as the interpreter's ``assign``
+                slot, tensor = entry
+                tensor._data[...] = env[slot]
+                tensor._vbox[0] += 1
             elif kind == "zero_grad":
                 entry["optimizer"].zero_grad(**entry["kwargs"])
             else:
@@ -265,8 +273,10 @@ class TrainPlan:
             for entry in self.backward_nodes:
                 entry.backward(env, grads, records.pop(id(entry), None))
         finally:
-            GradMode.enabled = prev
-            join_background()  # the gradients ``LATER`` rules left to the worker
+            try:
+                join_background()  # the gradients ``LATER`` rules left to the worker
+            finally:
+                GradMode.enabled = prev
         handed = set()
         for slot, position, tensor in self.leaves:
             g = grads[slot]

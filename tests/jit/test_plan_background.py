@@ -126,5 +126,7 @@ def test_an_error_in_the_background_reaches_the_step(posted, monkeypatch):
     monkeypatch.setattr(array_linear, "background", failing)
     with pytest.raises(MemoryError, match="worker"):
         step(x, y)
+    assert ember.is_grad_enabled()  # backward's no-grad mode ended with the error
     monkeypatch.undo()
     step(x, y)  # the pool goes on
+

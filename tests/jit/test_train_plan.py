@@ -258,17 +258,27 @@ def test_a_step_with_two_backward_calls_is_not_planned():
     np.testing.assert_allclose(model.weight.detach().numpy(), before - 0.1 * 6, rtol=1e-6)
 
 
-def test_a_batchnorm_step_is_replayed_and_still_equal(plan_calls):
+def test_a_batchnorm_step_runs_on_the_plan_and_updates_its_buffers(plan_calls):
+    """Batch norm's running statistics are updated in place by its op, its batch count by
+    an ``assign`` node: the plan writes both each step, as eager code does (the count's
+    version counter bumped, as the interpreter's ``assign`` does)."""
     ember.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.BatchNorm2d(2), nn.ReLU(),
                           nn.Flatten(), nn.Linear(2 * 4 * 4, 3))
     compiled, eager, twin, _ = _twin_steps(model, lambda p: optim.SGD(p, lr=0.1), 3)
+    bn = model[1]
+    versions = []
     for step in range(3):
         ember.manual_seed(step)
         x = ember.randn(4, 1, 4, 4)
         y = ember.randint(0, 3, (4,))
         compiled(x, y), eager(x, y)
-    _assert_same_parameters(model, twin, rtol=1e-6, atol=1e-7)  # buffers included
+        versions.append(bn.num_batches_tracked._vbox[0])
+        _assert_same_parameters(model, twin, rtol=1e-6, atol=1e-7)  # buffers included
+    assert len(plan_calls) == 2
+    assert int(bn.num_batches_tracked) == int(twin[1].num_batches_tracked) == 3
+    assert versions[0] < versions[1] < versions[2]
+    assert not np.array_equal(bn.running_var.numpy(), np.ones(2, np.float32))
 
 
 # ---- array-level rules against each op's own backward --------------------------------

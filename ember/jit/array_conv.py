@@ -18,19 +18,22 @@ import math
 
 import numpy as np
 
-from ember.jit.array_backward import FORWARDS, rule
+from ember.jit.array_backward import FORWARDS, LATER, rule
 from ember.ops import _im2col
 from ember.ops.conv import ConvTranspose, ConvWeight, _bias_grad
 from ember.tensor import Tensor
 
 try:  # the pool that splits an op's batch over threads (ember/backend/threads.py)
-    from ember.backend.threads import pieces, split
+    from ember.backend.threads import background, pieces, split
 except ImportError:  # without it, one piece in the calling thread
     def pieces(n, work, min_work):
         return 1
 
     def split(fn, n, count):
         return [fn(0, n)]
+
+    def background(fn):
+        return False
 
 __all__ = []
 
@@ -104,11 +107,42 @@ def _conv(op, ins, outs, grads, send):
     if send[0]:
         grad_x = _new(ConvTranspose).forward(g, w, geom=op.geom, size=x.shape[2:])
     if send[1]:
-        cols = getattr(op, "cols", None)
-        if cols is None:
-            grad_w = _new(ConvWeight).forward(x, g, geom=op.geom, ksize=w.shape[2:])
-        else:
-            grad_w = _weight_grad(cols, g, w.shape)
+        grad_w = _conv_weight_grad(op, x, g, w.shape)
     if len(ins) > 2 and send[2]:
         grad_b = _bias_grad(_make(g), True)._data  # as Conv.backward
     return [grad_x, grad_w, grad_b][:len(ins)]
+
+
+def _conv_weight_grad(op, x, g, wshape, out=None):
+    cols = getattr(op, "cols", None)
+    if cols is None:
+        found = _new(ConvWeight).forward(x, g, geom=op.geom, ksize=wshape[2:])
+    else:
+        found = _weight_grad(cols, g, wshape)
+    if out is None:
+        return found
+    out[...] = found
+    return out
+
+
+def _conv_later(op, ins, outs, grads, send):
+    """``Conv``'s rule where the plan reads the weight's gradient only after
+    ``join_background()``: the weight's gradient on the worker (in one piece there) while
+    this thread computes the input's (NOTE [weight gradients in the background] in
+    ``array_linear.py``). A conv's weight gradient sums over the batch in as many pieces as
+    it runs in, so it equals eager's at one thread, to float rounding at two."""
+    x, w = ins[0], ins[1]
+    if not (send[0] and send[1]) or not np.issubdtype(w.dtype, np.floating):
+        return _conv(op, ins, outs, grads, send)
+    g = grads[0]
+    grad_w = np.empty(w.shape, np.result_type(x, g))
+    if not background(lambda: _conv_weight_grad(op, x, g, w.shape, grad_w)):
+        return _conv(op, ins, outs, grads, send)
+    grad_x = _new(ConvTranspose).forward(g, w, geom=op.geom, size=x.shape[2:])
+    grad_b = None
+    if len(ins) > 2 and send[2]:
+        grad_b = _bias_grad(_make(g), True)._data  # as Conv.backward
+    return [grad_x, grad_w, grad_b][:len(ins)]
+
+
+LATER["Conv"] = _conv_later

@@ -130,3 +130,56 @@ def test_an_error_in_the_background_reaches_the_step(posted, monkeypatch):
     monkeypatch.undo()
     step(x, y)  # the pool goes on
 
+
+@pytest.fixture
+def conv_posted(split_everything, monkeypatch):
+    """Convolutions always split-sized; the ``background`` calls of ``array_conv`` counted."""
+    from ember.jit import array_conv
+    from ember.ops import _im2col
+
+    split_everything(_im2col, "_SPLIT_WORK", record=False)
+    split_everything(array_conv, "_SPLIT_WORK", record=False)
+    calls = []
+
+    def counting(fn):
+        started = threads.background(fn)
+        calls.append(started)
+        return started
+
+    monkeypatch.setattr(array_conv, "background", counting)
+    return calls
+
+
+def _conv_net():
+    ember.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                         nn.Conv2d(8, 16, 3, stride=2, padding=1, bias=False),
+                         nn.BatchNorm2d(16), nn.ReLU(), nn.Conv2d(16, 16, 3, padding=1),
+                         nn.Flatten(), nn.Linear(16 * 4 * 4, 5))
+
+
+@pytest.mark.parametrize("dtype", [ember.float32, ember.float64])
+def test_conv_weight_gradients_in_the_background_equal_eager(conv_posted, dtype):
+    model = _conv_net().to(dtype)
+    twin = copy.deepcopy(model)
+
+    def step(net):
+        opt = optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+
+        def run(x, y):
+            opt.zero_grad()
+            F.cross_entropy(net(x), y).backward()
+            opt.step()
+        return run
+
+    compiled, eager = ember.compile(step(model)), step(twin)
+    for i in range(3):
+        ember.manual_seed(i)
+        x, y = ember.randn(6, 3, 8, 8, dtype=dtype), ember.randint(0, 5, (6,))
+        compiled(x, y), eager(x, y)
+    # The second and third convs send their input a gradient: their weights' run on the
+    # worker, in one piece (eager's two pieces add their partial sums: float rounding).
+    assert conv_posted == [True, True] * 2
+    tol = 1e-5 if dtype == ember.float32 else 1e-12
+    for (key, p), (_, q) in zip(model.state_dict().items(), twin.state_dict().items()):
+        np.testing.assert_allclose(p.numpy(), q.numpy(), rtol=tol, atol=tol, err_msg=key)

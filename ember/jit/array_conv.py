@@ -12,6 +12,9 @@ made once, straight into the columns). Peak memory grows by the columns (5 MB th
 Keeping the columns of bigger weights too (LeNet's second conv) measured 1.125x against
 1.112x for the whole step once, and the same another time: not worth their memory, nor
 a gradient summed in another order than eager's.
+
+Where the plan reads the weight's gradient only after backward, it runs on the worker
+while the calling thread computes the input's (``_conv_later``).
 """
 
 import math

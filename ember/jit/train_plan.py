@@ -24,7 +24,8 @@ decides it once:
   (``plan_optimizer.py``), a bias gradient summed beside its layer's two products
   (``array_linear.py``), layer norm's backward in pieces of rows (``array_norm.py``), and
   a layer's weight gradients computed on the worker while backward goes on (``LATER``
-  rules, ``array_linear.py``; joined before the leaves' ``.grad`` are set).
+  rules, ``array_linear.py``, ``array_conv.py``; joined before the leaves' ``.grad`` are
+  set).
 
 The arithmetic is eager code's, op by op in the same order, and the parameters come out
 bitwise equal (``tests/jit/test_train_plan.py``, ``test_plan_fusion.py``), except where

@@ -138,7 +138,7 @@ def _conv_later(op, ins, outs, grads, send):
     if not (send[0] and send[1]) or not np.issubdtype(w.dtype, np.floating):
         return _conv(op, ins, outs, grads, send)
     g = grads[0]
-    grad_w = np.empty(w.shape, np.result_type(x, g))
+    grad_w = np.empty(w.shape, w.dtype)  # as the plan would cast it: nothing reads it early
     if not background(lambda: _conv_weight_grad(op, x, g, w.shape, grad_w)):
         return _conv(op, ins, outs, grads, send)
     grad_x = _new(ConvTranspose).forward(g, w, geom=op.geom, size=x.shape[2:])

@@ -13,12 +13,12 @@ on the product's output, in one pass, where eager code adds the bias in place, t
 writes the ReLU into a new array; its backward masks the gradient with the output (the
 ReLU's own rule: ``relu(x) > 0`` exactly where ``x > 0``) and goes on as ``Linear``'s.
 The arithmetic is eager's, so the values are bitwise equal (nan kept, as ``relu`` does).
+Measured on ``mlp`` (two Linear + ReLU layers of 128 rows), one thread, CPU time,
+interleaved in one process: the plan's step 1.02x as fast with the fused node as without.
 
 Where the plan reads a layer's weight and bias gradients only after backward, they are
 computed on the worker while the calling thread goes on (``_linear_later``, NOTE [weight
 gradients in the background]).
-Measured on ``mlp`` (two Linear + ReLU layers of 128 rows), one thread, CPU time,
-interleaved in one process: the plan's step 1.02x as fast with the fused node as without.
 """
 
 import numpy as np

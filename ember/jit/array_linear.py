@@ -170,11 +170,12 @@ def _linear_later(op, ins, outs, grads, send):
     NOTE [weight gradients in the background]: in backward, only the input's gradient is
     on the way to the loss's other inputs; the weight's (and its bias sum) is read by
     nothing until the optimizer. At two threads ``_grads_with_bias`` runs the two products
-    side by side and waits for both, and the ops between two layers (GELU, layer norm,
-    attention: ~4 ms of the ``transformer``'s backward) leave the worker idle. Here the
-    calling thread computes the input's gradient and goes on with the next ops while the
-    worker computes the weight's, and the splits meanwhile run their pieces on the calling
-    thread until the worker is free. The plan hands this rule only a node whose weight
+    side by side and waits for both, and the ops between two layers that do not split
+    (layer norm's forward, the loss, residual adds) leave the worker waiting: it was busy
+    79% of the ``transformer``'s compiled step (26.2 of 33.3 ms, instrumented), 87% with
+    this rule (21.7 of 24.9 ms). Here the calling thread computes the input's gradient and
+    goes on with the next ops while the worker computes the weight's, and the splits
+    meanwhile run their pieces on the calling thread until the worker is free. The plan hands this rule only a node whose weight
     and bias are leaves that no other node sends a gradient to (``train_plan.py``), and
     joins before it reads them. Each product is the same whole BLAS call as
     ``_grads_with_bias``'s and eager's, so the values are bitwise the same.

@@ -33,11 +33,9 @@ def _sequential(width):
                          nn.Linear(width, width), nn.GELU(), nn.Linear(width, 7))
 
 
-@pytest.fixture
-def posted(split_everything, monkeypatch):
-    """Products always split-sized; the ``background`` calls of ``array_linear`` counted
-    (those that posted work)."""
-    split_everything(linalg, "_SPLIT_WORK", record=False)
+def _count_background(monkeypatch, module):
+    """The ``background`` calls of ``module`` from now on, as the list of their results
+    (True: the work was posted)."""
     calls = []
 
     def counting(fn):
@@ -45,8 +43,15 @@ def posted(split_everything, monkeypatch):
         calls.append(started)
         return started
 
-    monkeypatch.setattr(array_linear, "background", counting)
+    monkeypatch.setattr(module, "background", counting)
     return calls
+
+
+@pytest.fixture
+def posted(split_everything, monkeypatch):
+    """Products always split-sized; the ``background`` calls of ``array_linear`` counted."""
+    split_everything(linalg, "_SPLIT_WORK", record=False)
+    return _count_background(monkeypatch, array_linear)
 
 
 def _run_twins(model, steps=3, frozen=()):
@@ -139,15 +144,7 @@ def conv_posted(split_everything, monkeypatch):
 
     split_everything(_im2col, "_SPLIT_WORK", record=False)
     split_everything(array_conv, "_SPLIT_WORK", record=False)
-    calls = []
-
-    def counting(fn):
-        started = threads.background(fn)
-        calls.append(started)
-        return started
-
-    monkeypatch.setattr(array_conv, "background", counting)
-    return calls
+    return _count_background(monkeypatch, array_conv)
 
 
 def _conv_net():

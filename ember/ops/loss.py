@@ -118,6 +118,17 @@ def _expand(a, axis):
     return a.reshape(a.shape[:axis] + (1,) + a.shape[axis:])
 
 
+def _pick(x, index, axis):
+    """``x``'s entries at ``index`` along ``axis``, that axis kept (size 1).
+
+    ``np.take_along_axis`` builds an index for every axis; on ``(N, C)`` logits one fancy
+    index does the same (128 x 10 float32: 1.6 us against 4.1).
+    """
+    if x.ndim == 2 and axis == 1:
+        return x[np.arange(len(x)), index].reshape(-1, 1)
+    return np.take_along_axis(x, _expand(index, axis), axis)
+
+
 class PickAlong(Op):
     """``out[i] = x[i, index[i]] * scale[i]`` along ``axis`` (index and scale: constants)."""
 
@@ -170,7 +181,7 @@ class CrossEntropy(Op):
         # softmax = exps / sums, unnormalized: backward turns the exps into the gradient.
         self.top, self.exps, self.sums = _softmax_parts(x, axis)
         log_sums = np.log(self.sums)
-        picked = np.take_along_axis(x, _expand(index, axis), axis) - self.top - log_sums
+        picked = _pick(x, index, axis) - self.top - log_sums
         loss = picked.squeeze(axis) * (-(1.0 - smoothing) * weight)
         if smoothing:
             logp = x - self.top - log_sums
@@ -288,9 +299,11 @@ def _scale_rows(grad, axis, factor, index, on_target, per_class):
     """The gradient from the exps, in place: ``grad * factor``, minus ``on_target`` at each
     target class along ``axis`` and minus ``per_class`` (label smoothing; None without)."""
     np.multiply(grad, factor, out=grad)
-    where = _expand(index, axis)
-    picked = np.take_along_axis(grad, where, axis)
-    np.put_along_axis(grad, where, picked - on_target, axis)
+    if grad.ndim == 2 and axis == 1:  # one fancy index (see ``_pick``)
+        grad[np.arange(len(grad)), index] -= on_target.reshape(-1)
+    else:
+        where = _expand(index, axis)
+        np.put_along_axis(grad, where, np.take_along_axis(grad, where, axis) - on_target, axis)
     if per_class is not None:
         grad -= per_class
 

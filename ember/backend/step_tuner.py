@@ -37,9 +37,10 @@ step takes more than ``GIVE_UP`` times the best mode's median leaves the trial a
 so a bad mode costs a step or two: one trial on ``mlp`` is about 20 steps, ~50 ms. The
 loop then runs in the fastest mode (``serial`` only when it wins by ``SERIAL_MARGIN``).
 The modes that came within ``GIVE_UP`` of it, and ``split`` always, are tried again
-``RETRY`` seconds later (the wait doubling up to ``LONGEST_RETRY`` while the
-choice holds); every mode is tried every ``FULL_EVERY`` seconds, and at once when the
-steps become ``DRIFT`` times slower than the trial measured or the thread count changes.
+``RETRY`` seconds later (the wait doubling up to ``LONGEST_RETRY`` while a threaded
+choice holds, and staying ``RETRY`` while ``serial`` does, NOTE [leaving serial soon]);
+every mode is tried every ``FULL_EVERY`` seconds, and at once when the steps become
+``DRIFT`` times slower than the trial measured or the thread count changes.
 
 It follows ``ember.set_adaptive_threads``: with adaptation off (as in the tests), or at
 one thread, steps always run ``"split"``.
@@ -71,6 +72,18 @@ HANDOVER = 2.0  # seconds without a step of the timed optimizer before another o
 # table above). Seen in a benchmark run: a trial chose serial on ``mlp``, and the step
 # then ran at 0.55-0.66x of PyTorch's rate measured in the same round.
 SERIAL_MARGIN = 1.1
+
+# NOTE [leaving serial soon]
+# The slow phase comes and goes within seconds: ``mlp`` run continuously for 8 s in one
+# process, ms per step in 0.5 s windows: blas 2.3-2.7, then 3.6-4.5 for 2 s, then 2.3-2.5
+# again; PyTorch's two threads 2.4-2.9, then 3.2-4.6 for 3 s; serial 3.7-4.1 throughout.
+# A trial in the slow phase rightly picks serial, but with the wait doubling while serial
+# held (up to ``LONGEST_RETRY``), a long slow phase left the loop on one thread for up to
+# that long after it ended, at ~1.6x the threaded step. So while serial holds, the
+# threaded modes are tried every ``RETRY`` seconds: in the slow phase a retry's dozen
+# threaded steps run ~15% slower than serial's, ~2% of the time; after it, the loop
+# leaves serial within ``RETRY``. It bounds the worst case, not the usual one: 16 rounds
+# of fresh processes, ``mlp``, median step 2.61 ms against 2.65 before (PyTorch 2.61).
 
 
 class _State:
@@ -201,7 +214,9 @@ def _trial_step(seconds, now):
     mode = _fastest(medians)
     state.slowness.update({m: t / medians[mode] for m, t in medians.items()})
     previous = state.chosen[0] if state.chosen else None
-    state.retry = min(2 * state.retry, LONGEST_RETRY) if mode == previous else RETRY
+    # NOTE [leaving serial soon]
+    held = mode == previous and mode != "serial"
+    state.retry = min(2 * state.retry, LONGEST_RETRY) if held else RETRY
     state.chosen, state.samples, state.recent = (mode, medians[mode]), None, []
     state.retry_at = now + state.retry
     _apply(mode)

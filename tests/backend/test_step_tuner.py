@@ -111,6 +111,25 @@ def test_serial_must_win_by_the_margin(tuner):
 
 
 @needs_openblas
+def test_serial_is_left_soon_after_the_slow_phase_however_long_it_held(tuner):
+    """While serial holds, the threaded modes are tried every RETRY seconds (no doubling):
+    once the second core helps again, the loop goes back to two threads within about
+    RETRY seconds, even after a slow phase of many retries."""
+    owner = _Optimizer()
+    slow = {"split": 4.6e-3, "blas": 4.5e-3, "serial": 3.8e-3}
+    tuner(owner, slow, int(20.0 / 3.8e-3))  # 20 s of the slow phase
+    assert step_tuner.current_mode() == "serial"
+    assert step_tuner._State.retry == RETRY
+    fast = {"split": 2.6e-3, "blas": 2.4e-3, "serial": 3.8e-3}
+    start = tuner.clock.now
+    modes = tuner(owner, fast, int(2 * RETRY / 2.4e-3))
+    assert step_tuner.current_mode() == "blas"
+    serial_time = sum(fast["serial"] for m in modes if m == "serial")
+    assert serial_time < RETRY + 0.05
+    assert tuner.clock.now - start > RETRY  # the check above covered a whole retry wait
+
+
+@needs_openblas
 def test_close_modes_are_tried_again_and_far_ones_wait_for_the_full_trial(tuner):
     owner = _Optimizer()
     seconds = {"split": 2.5e-3, "blas": 2.6e-3, "serial": 4e-3}

@@ -75,14 +75,14 @@ SERIAL_MARGIN = 1.1
 
 # NOTE [leaving serial soon]
 # The slow phase comes and goes within seconds: ``mlp`` run continuously for 8 s in one
-# process, ms per step in 0.5 s windows: blas 2.3-2.7, then 3.6-4.5 for 2 s, then 2.3-2.5
-# again; PyTorch's two threads 2.4-2.9, then 3.2-4.6 for 3 s; serial 3.7-4.1 throughout.
+# process, ms per step in 0.5 s windows: blas 2.4-2.7, then 3.6-4.5 for 2 s, then 2.3-2.8
+# again; PyTorch's two threads 2.5-2.9, then 3.2-4.6 for 3.5 s; serial 3.7-4.1 throughout.
 # A trial in the slow phase rightly picks serial, but with the wait doubling while serial
-# held (up to ``LONGEST_RETRY``), a long slow phase left the loop on one thread for up to
-# that long after it ended, at ~1.6x the threaded step. So while serial holds, the
-# threaded modes are tried every ``RETRY`` seconds: in the slow phase a retry's dozen
-# threaded steps run ~15% slower than serial's, ~2% of the time; after it, the loop
-# leaves serial within ``RETRY``. It bounds the worst case, not the usual one: 16 rounds
+# held (up to ``LONGEST_RETRY``), a long slow phase could leave the loop on one thread
+# for up to that long after it ended, at ~1.6x the threaded step. So while serial holds,
+# the threaded modes are tried every ``RETRY`` seconds: in the slow phase a retry's dozen
+# threaded steps run ~15% slower than serial's (mlp: ~7 ms lost per 0.25 s, ~3%); after
+# it, the loop leaves serial within ``RETRY``. It bounds the worst case, not the usual one: 16 rounds
 # of fresh processes, ``mlp``, median step 2.61 ms against 2.65 before (PyTorch 2.61).
 
 

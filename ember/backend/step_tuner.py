@@ -82,8 +82,9 @@ SERIAL_MARGIN = 1.1
 # for up to that long after it ended, at ~1.6x the threaded step. So while serial holds,
 # the threaded modes are tried every ``RETRY`` seconds: in the slow phase a retry's dozen
 # threaded steps run ~15% slower than serial's (mlp: ~7 ms lost per 0.25 s, ~3%); after
-# it, the loop leaves serial within ``RETRY``. It bounds the worst case, not the usual one: 16 rounds
-# of fresh processes, ``mlp``, median step 2.61 ms against 2.65 before (PyTorch 2.61).
+# it, the loop leaves serial within ``RETRY``. It bounds the worst case, not the usual
+# one: 16 rounds of fresh processes, ``mlp``, median step 2.61 ms against 2.65 before
+# (PyTorch 2.61).
 
 
 class _State:

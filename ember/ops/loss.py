@@ -134,7 +134,7 @@ class PickAlong(Op):
 
     def forward(self, x, index, axis, scale):
         self.index, self.axis, self.scale, self.shape = index, axis, scale, x.shape
-        return np.take_along_axis(x, _expand(index, axis), axis).squeeze(axis) * scale
+        return _pick(x, index, axis).squeeze(axis) * scale
 
     def backward(self, grad_out):
         return PlaceAlong.apply(grad_out, index=self.index, axis=self.axis, scale=self.scale,

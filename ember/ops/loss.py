@@ -12,7 +12,8 @@ Benchmark (float32 logits (256, 1000), forward + backward): 1.2x faster than
 log_softmax followed by nll_loss. With the exps kept for backward and the mean fused in
 (CPU time, one thread, (1024, 1000)): 1.7 ms against PyTorch's 1.8 ms (it was 3.0 ms).
 With float32 logits' exps and sums in one compiled pass (``exp_rows32``), forward and
-backward of (1024, 1000) took 0.65 ms (1.26 ms before; one thread).
+backward of (1024, 1000) took 0.65 ms (1.26 ms before; one thread). The softmax pass and
+the short path for plain targets (every target a class, no weights): ``softmax_rows.py``.
 """
 
 import warnings
@@ -23,8 +24,14 @@ from ember._errors import fmt_shape, index_error, runtime_error, shape_error, va
 from ember.autograd.grad_mode import GradMode
 from ember.autograd.node import Op
 from ember.autograd.traceable import traceable
-from ember.backend.loss_kernels import exp_rows32
-from ember.backend.threads import pieces, split
+from ember.backend.threads import split
+from ember.ops.softmax_rows import (
+    plain_backward,
+    plain_forward,
+    plain_targets,
+    row_pieces,
+    softmax_parts,
+)
 from ember.tensor import Tensor
 
 __all__ = []
@@ -32,13 +39,6 @@ __all__ = []
 _make = Tensor._make
 _REDUCTIONS = ("none", "mean", "sum")
 
-# Logits (N, C) of at least this many elements run NumPy's softmax passes and the
-# gradient in pieces of rows on ember's threads (NumPy's ufuncs release the GIL). Measured
-# at 2 threads, forward and backward, float32: (1024, 1000) 1.26 ms -> 0.90 ms, (512,
-# 1000) and (1024, 500) 13-17% faster; (256, 1000) split took 1.28x as long. The compiled
-# float32 pass (``exp_rows32``) does not split: it brought (1024, 1000) to 0.65 ms on one
-# thread, and split it measured 0.92-1.38x that (what is left is mostly memory traffic).
-_SPLIT_SIZE = 400_000
 
 
 # ---- reduction ---------------------------------------------------------------------------
@@ -175,11 +175,13 @@ class CrossEntropy(Op):
 
     def forward(self, x, axis, index, weight, valid, smoothing, class_weight, reduction, scale):
         self.save_inputs(0)
+        if weight is None:  # NOTE [plain targets]: every target a class, no weights
+            return plain_forward(self, x, index, reduction)
         self.axis, self.index, self.weight, self.valid = axis, index, weight, valid
         self.smoothing, self.class_weight = smoothing, class_weight
         self.reduction, self.scale = reduction, scale
         # softmax = exps / sums, unnormalized: backward turns the exps into the gradient.
-        self.top, self.exps, self.sums = _softmax_parts(x, axis)
+        self.top, self.exps, self.sums = softmax_parts(x, axis)
         log_sums = np.log(self.sums)
         picked = _pick(x, index, axis) - self.top - log_sums
         loss = picked.squeeze(axis) * (-(1.0 - smoothing) * weight)
@@ -227,6 +229,8 @@ class CrossEntropyBackward(Op):
     differentiable = False
 
     def forward(self, grad_out, x, node):
+        if getattr(node, "plain", False) and node.exps is not None:
+            return plain_backward(node, grad_out)
         axis = node.axis
         if node.reduction == "mean":
             grad_out = grad_out * np.asarray(node.scale, grad_out.dtype)
@@ -241,7 +245,7 @@ class CrossEntropyBackward(Op):
             if node.class_weight is not None:
                 per_class = per_class * _class_shape(node.class_weight, x.ndim, axis)
         on_target = _expand(grad_out * on_target, axis)
-        count = _row_pieces(grad, axis)
+        count = row_pieces(grad, axis)
         if count == 1:
             _scale_rows(grad, axis, factor, node.index, on_target, per_class)
         else:
@@ -249,50 +253,6 @@ class CrossEntropyBackward(Op):
                 grad[lo:hi], 1, factor[lo:hi], node.index[lo:hi], on_target[lo:hi],
                 None if per_class is None else per_class[lo:hi]), len(grad), count)
         return grad
-
-
-def _row_pieces(x, axis):
-    """How many pieces of rows the softmax of logits ``x`` runs in (1: in one piece).
-
-    Only C-contiguous ``(N, C)`` logits split, so that every row is reduced in the same
-    memory order as the whole array's: the pieces give the unsplit op's bits.
-    """
-    if x.ndim != 2 or axis != 1 or not x.flags.c_contiguous or _compiled_rows(x, axis):
-        return 1
-    return pieces(x.shape[0], x.size, _SPLIT_SIZE)
-
-
-def _compiled_rows(x, axis):
-    """True when ``exp_rows32`` computes the softmax of logits ``x`` (or, in backward,
-    computed the exps ``x``: C-contiguous like the logits, of their dtype and shape)."""
-    return (x.dtype == np.float32 and x.ndim == 2 and axis == 1 and x.shape[1] > 0
-            and x.flags.c_contiguous and exp_rows32.ready())
-
-
-def _softmax_parts(x, axis):
-    """``(top, exps, sums)``: the maxima along ``axis``, ``exp(x - top)`` and its sums."""
-    count = _row_pieces(x, axis)
-    compiled = _compiled_rows(x, axis)
-    if count == 1 and not compiled:
-        top = np.maximum.reduce(x, axis=axis, keepdims=True)
-        exps = np.subtract(x, top)
-        np.exp(exps, out=exps)
-        return top, exps, np.add.reduce(exps, axis=axis, keepdims=True)
-    rows = len(x)
-    top, exps, sums = np.empty((rows, 1), x.dtype), np.empty_like(x), np.empty((rows, 1), x.dtype)
-    split(lambda lo, hi: _softmax_rows(x[lo:hi], top[lo:hi], exps[lo:hi], sums[lo:hi],
-                                       compiled), rows, count)
-    return top, exps, sums
-
-
-def _softmax_rows(x, top, exps, sums, compiled):
-    """``_softmax_parts`` of C-contiguous (N, C) logits, into the given arrays."""
-    np.maximum.reduce(x, axis=1, keepdims=True, out=top)
-    if compiled and exp_rows32(x, top, exps, sums) == 0:
-        return
-    # NumPy's passes: no compiled kernel, or a row with a NaN or an infinity.
-    np.exp(np.subtract(x, top, out=exps), out=exps)
-    np.add.reduce(exps, axis=1, keepdims=True, out=sums)
 
 
 def _scale_rows(grad, axis, factor, index, on_target, per_class):
@@ -412,6 +372,12 @@ def cross_entropy(input, target, weight=None, size_average=None,  # noqa: A002
     if target._data.dtype.kind == "f" and target._data.shape == input._data.shape:
         return _cross_entropy_prob(input, target, weight, ignore_index, reduction,
                                    label_smoothing)
+    if weight is None and not label_smoothing and reduction != "none" \
+            and target._data.dtype.kind in "iu" \
+            and plain_targets(input._data, target._data, ignore_index):
+        return CrossEntropy.apply(input, axis=1, index=target._data, weight=None, valid=None,
+                                  smoothing=0.0, class_weight=None, reduction=reduction,
+                                  scale=None)
     axis, index, valid, per_weight = _class_targets("cross_entropy", input, target, weight,
                                                     ignore_index)
     class_weight = _class_weight("cross_entropy", weight, input._data.shape[axis],

@@ -9,6 +9,7 @@ import torch
 import ember
 from ember.backend import use_compiled_kernels
 from ember.ops import loss as loss_module
+from ember.ops import softmax_rows
 
 EF, TF = ember.nn.functional, torch.nn.functional
 
@@ -32,9 +33,10 @@ def splits(request, monkeypatch):
         return real(fn, n, count)
 
     def force(on):
-        monkeypatch.setattr(loss_module, "_SPLIT_SIZE", 0 if on else 1 << 62)
+        monkeypatch.setattr(softmax_rows, "_SPLIT_SIZE", 0 if on else 1 << 62)
 
-    monkeypatch.setattr(loss_module, "split", counting)
+    monkeypatch.setattr(loss_module, "split", counting)  # the gradient's split
+    monkeypatch.setattr(softmax_rows, "split", counting)  # the softmax pass's
     ember.set_num_threads(2)
     def splits_for(dtype):
         return not (request.param and dtype == np.float32)

@@ -14,9 +14,16 @@ Anything else calls ``optimizer.step()`` itself.
 Measured on ``mlp`` (SGD with momentum, 535K parameters; one group holds the first
 layer's 401K), two threads, wall time, interleaved in one process with another process
 holding about one core: the plan's step 1.02x as fast with the updates in groups.
+
+Not while OpenBLAS's own threads run the products (the step tuner's ``"blas"`` mode):
+its worker spins on the other core for a while after backward's last product, and the
+pool's thread waits for that core. Measured on ``mlp`` in that mode (idle machine,
+interleaved in one process, two runs): the plan's step 2.22 -> 2.15 ms and 2.32 -> 2.21
+ms with the updates on the calling thread alone.
 """
 
 from ember._cpu_share import poll as poll_cpu_share
+from ember._threads import blas_products
 from ember.backend import step_tuner
 from ember.backend.threads import pieces, split
 from ember.optim.optimizer import Optimizer
@@ -38,7 +45,7 @@ def optimizer_step(optimizer, kwargs):
     poll_cpu_share()  # as Optimizer.step: a safe point to change the thread count
     step_tuner.tick(optimizer)  # and to time the training loop's steps
     sizes = [p._data.size for p, _ in work]
-    count = pieces(len(work), sum(sizes), _SPLIT_SIZE)
+    count = 1 if blas_products() else pieces(len(work), sum(sizes), _SPLIT_SIZE)
     if count == 1:
         _update(optimizer, work)
     else:

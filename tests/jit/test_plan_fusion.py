@@ -14,7 +14,7 @@ import torch
 
 import ember
 import ember.nn.functional as F
-from ember import nn, optim
+from ember import _threads, nn, optim
 from ember.jit import array_linear, plan_optimizer, plan_rewrites, train_plan
 
 
@@ -184,6 +184,22 @@ def test_optimizer_updates_in_groups_on_threads(make_opt, split_everything):
     for p, version in zip(model.parameters(), versions):
         assert p._vbox[0] == version + 4  # each update bumped the version once
     assert opt.state_dict()["state"].keys() == _step_state(twin, make_opt).keys()
+
+
+def test_no_groups_while_openblas_threads_run_the_products(split_everything):
+    seen = split_everything(plan_optimizer, "_SPLIT_SIZE")
+    model = _mlp()
+    compiled, eager, twin, _ = _twins(model, lambda p: optim.SGD(p, lr=0.1, momentum=0.9))
+    _threads.set_blas_products(True)  # the step tuner's "blas" mode
+    try:
+        for x, y in _batches(3):
+            compiled(x, y), eager(x, y)
+    finally:
+        _threads.set_blas_products(False)
+    _same(model, twin)
+    assert seen == []
+    compiled(*next(_batches(1)))
+    assert seen == [(2, 2)]  # back to groups in the default mode
 
 
 def _step_state(twin, make_opt):

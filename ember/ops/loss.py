@@ -40,7 +40,6 @@ _make = Tensor._make
 _REDUCTIONS = ("none", "mean", "sum")
 
 
-
 # ---- reduction ---------------------------------------------------------------------------
 
 def legacy_reduction(op, size_average, reduce, reduction):

@@ -7,8 +7,10 @@ smoothing, a mean or a sum) needs none of the general op's per-element weights: 
 weight is 1. ``plain_forward`` and ``plain_backward`` do the general op's arithmetic for
 that case (bitwise its values) in a few NumPy calls instead of a few tens. Glue code
 between a step's large products runs with cold caches, so each call costs more there
-than in a loop: measured in ``mlp``'s eager step at two threads, the loss's forward and
-backward on (128, 10) logits took about 78 us, of which 15 us arithmetic.
+than in a loop: timed inside ``mlp``'s eager step (two threads, (128, 10) logits), the
+loss op's forward took 39 us and its backward 28 us on the general path, 30 and 19 us on
+this one; alone in a loop, forward plus backward took 51 us on the general path and 42 us
+on this one (with the softmax kernel finding each row's maximum itself).
 """
 
 import numpy as np

@@ -83,3 +83,20 @@ def test_a_retained_graphs_second_backward_gives_the_same(kernels):
     xe.grad = None
     loss.backward()
     np.testing.assert_allclose(xe.grad.numpy(), first, rtol=1e-6, atol=1e-8)
+
+
+def test_the_softmax_kernel_finds_numpys_row_maxima_and_skips_non_finite_rows():
+    pytest.importorskip("numba")
+    from ember.backend.loss_kernels import exp_rows32
+
+    rng = np.random.default_rng(6)
+    x = (rng.standard_normal((7, 13)) * 30).astype(np.float32)
+    x[3, 5] = np.nan
+    x[5, 0] = np.inf
+    top, exps, sums = np.empty((7, 1), np.float32), np.empty_like(x), np.empty((7, 1), np.float32)
+    assert exp_rows32(x, top, exps, sums) == 2  # the NaN row and the inf row
+    finite = [0, 1, 2, 4, 6]
+    np.testing.assert_array_equal(top[finite], x[finite].max(axis=1, keepdims=True))
+    want = np.exp(x[finite] - top[finite])
+    np.testing.assert_allclose(exps[finite], want, rtol=1e-6, atol=1e-30)
+    np.testing.assert_allclose(sums[finite], want.sum(axis=1, keepdims=True), rtol=1e-6)

@@ -1,6 +1,6 @@
 """Random shapes and index expressions (ints, stepped slices, None, ``...``, integer
 lists), compared with torch (values, gradients, setitem) and with NumPy where NumPy's
-rules are the same as PyTorch's (no int beside an integer list)."""
+rules are the same as PyTorch's (no int beside an integer list, no Ellipsis between two)."""
 
 import numpy as np
 import torch
@@ -41,7 +41,13 @@ def index_cases(draw):
 
 def _numpy_agrees(index):
     has_int = any(isinstance(i, int) and not isinstance(i, bool) for i in index)
-    return not (has_int and any(isinstance(i, list) for i in index))
+    lists = [k for k, i in enumerate(index) if isinstance(i, list)]
+    if has_int and lists:
+        return False
+    # An Ellipsis between two integer lists separates them for NumPy even when it stands
+    # for no dims (their broadcast dims go first); PyTorch keeps them in place then:
+    # x[:, [0], ..., [0], [0]] of a (2, 1, 1, 1) x is (1, 2) in NumPy, (2, 1) in PyTorch.
+    return not (lists and Ellipsis in index[lists[0]:lists[-1]])
 
 
 @settings(max_examples=150, deadline=None)

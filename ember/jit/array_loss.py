@@ -58,7 +58,7 @@ def _cross_entropy(bound, values):
     def backward(op, arrays, grads, send):
         if not send[0]:
             return [None, None]
-        if getattr(op, "plain", False):
+        if op.plain:
             return [plain_backward(op, grads[0]), None]
         grad = _new(CrossEntropyBackward).forward(grads[0], arrays[0], node=op)
         return [grad, None]

@@ -172,6 +172,8 @@ class CrossEntropy(Op):
     because a mean loss is what trains: one node instead of three on every step.
     """
 
+    plain = False  # set by ``plain_forward`` (NOTE [plain targets])
+
     def forward(self, x, axis, index, weight, valid, smoothing, class_weight, reduction, scale):
         self.save_inputs(0)
         if weight is None:  # NOTE [plain targets]: every target a class, no weights
@@ -228,7 +230,7 @@ class CrossEntropyBackward(Op):
     differentiable = False
 
     def forward(self, grad_out, x, node):
-        if getattr(node, "plain", False) and node.exps is not None:
+        if node.plain and node.exps is not None:
             return plain_backward(node, grad_out)
         axis = node.axis
         if node.reduction == "mean":

@@ -18,8 +18,7 @@ import numpy as np
 from ember.backend.loss_kernels import exp_rows32
 from ember.backend.threads import pieces, split
 
-__all__ = ["compiled_rows", "plain_backward", "plain_forward", "plain_targets", "row_pieces",
-           "softmax_parts"]
+__all__ = ["plain_backward", "plain_forward", "plain_targets", "row_pieces", "softmax_parts"]
 
 # Logits (N, C) of at least this many elements run NumPy's softmax passes and the
 # gradient in pieces of rows on ember's threads (NumPy's ufuncs release the GIL). Measured
@@ -36,12 +35,12 @@ def row_pieces(x, axis):
     Only C-contiguous ``(N, C)`` logits split, so that every row is reduced in the same
     memory order as the whole array's: the pieces give the unsplit op's bits.
     """
-    if x.ndim != 2 or axis != 1 or not x.flags.c_contiguous or compiled_rows(x, axis):
+    if x.ndim != 2 or axis != 1 or not x.flags.c_contiguous or _compiled_rows(x, axis):
         return 1
     return pieces(x.shape[0], x.size, _SPLIT_SIZE)
 
 
-def compiled_rows(x, axis):
+def _compiled_rows(x, axis):
     """True when ``exp_rows32`` computes the softmax of logits ``x`` (or, in backward,
     computed the exps ``x``: C-contiguous like the logits, of their dtype and shape)."""
     return (x.dtype == np.float32 and x.ndim == 2 and axis == 1 and x.shape[1] > 0
@@ -51,7 +50,7 @@ def compiled_rows(x, axis):
 def softmax_parts(x, axis):
     """``(top, exps, sums)``: the maxima along ``axis``, ``exp(x - top)`` and its sums."""
     count = row_pieces(x, axis)
-    compiled = compiled_rows(x, axis)
+    compiled = _compiled_rows(x, axis)
     if count == 1 and not compiled:
         top = np.maximum.reduce(x, axis=axis, keepdims=True)
         exps = np.subtract(x, top)

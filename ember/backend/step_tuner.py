@@ -32,15 +32,15 @@ as much as the other thread's.
 So ``tick``, called where an optimizer steps (``Optimizer.step``, a captured step's
 update), times the steps between one optimizer's calls and runs a trial: a few blocks of
 ``BLOCK`` steps in each mode, the first step of each block not counted (it still carries
-the previous mode's state), each mode judged by the median of its steps. A mode whose
-step takes more than ``GIVE_UP`` times the best mode's median leaves the trial at once,
-so a bad mode costs a step or two: one trial on ``mlp`` is about 20 steps, ~50 ms. The
-loop then runs in the fastest mode (``serial`` only when it wins by ``SERIAL_MARGIN``).
-The modes that came within ``GIVE_UP`` of it, and ``split`` always, are tried again
-``RETRY`` seconds later (the wait doubling up to ``LONGEST_RETRY`` while a threaded
-choice holds, and staying ``RETRY`` while ``serial`` does, NOTE [leaving serial soon]);
-every mode is tried every ``FULL_EVERY`` seconds, and at once when the steps become
-``DRIFT`` times slower than the trial measured or the thread count changes.
+the previous mode's state), each mode judged by the median of its steps. A mode leaves
+the trial once ``CONFIRM`` of its steps took more than ``GIVE_UP`` times the best mode's
+median (NOTE [one slow step]), so a bad mode costs a block: one trial on ``mlp`` is about
+20 steps, ~50 ms. The loop then runs in the fastest mode (``serial`` only when it wins by
+``SERIAL_MARGIN``). The modes that came within ``GIVE_UP`` of it, and ``split`` always,
+are tried again ``RETRY`` seconds later (the wait doubling up to ``LONGEST_RETRY`` while
+a threaded choice holds, and staying ``RETRY`` while ``serial`` does, NOTE [leaving
+serial soon]); every mode is tried every ``FULL_EVERY`` seconds, and at once when the
+steps become ``DRIFT`` times slower than the trial measured or the thread count changes.
 
 It follows ``ember.set_adaptive_threads``: with adaptation off (as in the tests), or at
 one thread, steps always run ``"split"``.
@@ -59,6 +59,7 @@ WARM_STEPS = 3  # steps before the first trial (caches, compiled kernels, first 
 BLOCK = 3  # steps in a row in one mode during a trial; the first of them is not counted
 BLOCKS = 2  # blocks of each mode in one trial
 GIVE_UP = 1.3  # a mode this many times slower than the best leaves the trial
+CONFIRM = 2  # after this many of its counted steps were that slow (NOTE [one slow step])
 RETRY = 0.25  # seconds to the next trial of the close modes, doubling up to LONGEST_RETRY
 LONGEST_RETRY = 32.0  # while the choice holds
 FULL_EVERY = 60.0  # seconds between trials of every mode
@@ -72,6 +73,16 @@ HANDOVER = 2.0  # seconds without a step of the timed optimizer before another o
 # table above). Seen in a benchmark run: a trial chose serial on ``mlp``, and the step
 # then ran at 0.55-0.66x of PyTorch's rate measured in the same round.
 SERIAL_MARGIN = 1.1
+
+# NOTE [one slow step]
+# A mode that leaves a trial early is, if it is not ``split``, left out of the retries
+# until the next full trial (``FULL_EVERY``), so one step taken at a bad moment must not
+# send it away: OpenBLAS's threads, started again for the first ``blas`` block, or the
+# machine's phase, can make a single step several times slower. Seen in a benchmark
+# process, ``mlp``: ``blas``'s one counted step took 5.12 ms against split's 2.63 ms, and
+# the loop ran split (2.78 ms per step) for the rest of its life where ``blas`` took 2.44
+# ms (1 process in 6). Two slow steps cost one more step in a mode that is really slow
+# (``lstm``'s ``blas``: ~30 ms, once per full trial).
 
 # NOTE [leaving serial soon]
 # The slow phase comes and goes within seconds: ``mlp`` run continuously for 8 s in one
@@ -206,7 +217,7 @@ def _trial_step(seconds, now):
         samples.append(seconds)
         best = min((_median(s) for m, s in state.samples.items() if s and m != state.mode),
                    default=None)
-        if best is not None and _median(samples) > GIVE_UP * best:
+        if best is not None and sum(s > GIVE_UP * best for s in samples) >= CONFIRM:
             state.schedule = [m for m in state.schedule if m != state.mode]
     if state.schedule:
         _next_trial_step()

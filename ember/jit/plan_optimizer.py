@@ -23,6 +23,7 @@ ms with the updates on the calling thread alone.
 """
 
 from ember._cpu_share import poll as poll_cpu_share
+from ember._first_collection import after_first_step
 from ember._threads import blas_products
 from ember.backend import step_tuner
 from ember.backend.threads import pieces, split
@@ -57,6 +58,7 @@ def optimizer_step(optimizer, kwargs):
     for p, _ in work:
         p._vbox[0] += 1
     optimizer._opt_called = True
+    after_first_step()
 
 
 def _plain_updates(optimizer, kwargs):

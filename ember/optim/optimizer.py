@@ -23,6 +23,7 @@ import numpy as np
 from ember import _dtype
 from ember._cpu_share import poll as poll_cpu_share
 from ember._errors import type_error, value_error
+from ember._first_collection import after_first_step
 from ember.autograd.grad_mode import enable_grad
 from ember.backend import step_tuner
 from ember.nn.module import _Handle
@@ -65,6 +66,7 @@ def _hooked(step):
         self._opt_called = True  # lets a scheduler warn when it steps before the optimizer
         for hook in list(self._optimizer_step_post_hooks.values()):
             hook(self, args, kwargs)
+        after_first_step()
         return out
 
     wrapper.hooked = True

@@ -65,6 +65,7 @@ LONGEST_RETRY = 32.0  # while the choice holds
 FULL_EVERY = 60.0  # seconds between trials of every mode
 DRIFT = 1.25  # steps this many times slower than the trial measured start a trial
 RECENT = 16  # steps whose median is compared with the trial's
+PAUSE = 10.0  # a step this many times the chosen mode's median is a pause (NOTE [pauses])
 HANDOVER = 2.0  # seconds without a step of the timed optimizer before another one is timed
 # "serial" is chosen only when its median beats the best threaded mode's by this factor.
 # The risks are not even: one thread leaves a core idle, so when the machine's phase turns
@@ -83,6 +84,16 @@ SERIAL_MARGIN = 1.1
 # the loop ran split (2.78 ms per step) for the rest of its life where ``blas`` took 2.44
 # ms (1 process in 6). Two slow steps cost one more step in a mode that is really slow
 # (``lstm``'s ``blas``: ~30 ms, once per full trial).
+
+# NOTE [pauses]
+# A loop that pauses (evaluation, a checkpoint, waiting for data) comes back to cold
+# caches, sleeping threads and cores lent to others, and its first steps run slower in
+# every mode, more in some than in others; a trial due during the pause ran just then.
+# Traced on ``mlp`` stepped in bursts of 40 a second apart: the trials at the bursts'
+# starts timed split at 4.7-4.9 ms against blas's 4.7, so the loop stayed in blas at 4.2
+# ms a step while split took 2.7-3.4 in a process of its own in the bursts beside them.
+# So a step that took ``PAUSE`` times the chosen mode's median ends any trial under way,
+# and the next ``WARM_STEPS`` steps neither count nor start one.
 
 # NOTE [leaving serial soon]
 # The slow phase comes and goes within seconds: ``mlp`` run continuously for 8 s in one
@@ -103,6 +114,7 @@ class _State:
     last = None  # perf_counter() of its last step
     mode = "split"  # the mode steps run in now
     warm = 0  # steps seen since (re)starting
+    resume = 0  # steps still to run after a pause before the steps are timed again
     threads = None  # the thread count the current choice is for
     schedule = []  # the trial's remaining modes, one per step  # noqa: RUF012 - process-wide
     samples = None  # {mode: [seconds per counted step]} during a trial
@@ -162,6 +174,10 @@ def tick(owner):
     seconds, state.last = now - state.last, now
     if threads != state.threads:
         _restart(threads)
+    elif state.chosen is not None and seconds > PAUSE * state.chosen[1]:
+        _paused()
+    elif state.resume:
+        state.resume -= 1
     elif state.schedule or state.samples is not None:
         _trial_step(seconds, now)
     elif state.chosen is None:
@@ -172,8 +188,19 @@ def tick(owner):
         _settled_step(seconds, now)
 
 
+def _paused():
+    """The loop paused (NOTE [pauses]): drop the trial under way, if any, back to the
+    chosen mode, and let ``WARM_STEPS`` steps run untimed."""
+    state = _State
+    if state.schedule or state.samples is not None:
+        state.schedule, state.samples = [], None
+        _apply(state.chosen[0])
+    state.resume, state.recent = WARM_STEPS, []
+
+
 def _restart(threads):
     _State.threads, _State.warm, _State.chosen = threads, 0, None
+    _State.resume = 0
     _State.schedule, _State.samples, _State.recent = [], None, []
     _State.retry, _State.slowness = RETRY, {}
     _apply("split")

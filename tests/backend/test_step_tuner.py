@@ -14,6 +14,7 @@ from ember.backend.step_tuner import (
     CONFIRM,
     GIVE_UP,
     MODES,
+    PAUSE,
     RECENT,
     RETRY,
     SERIAL_MARGIN,
@@ -175,6 +176,27 @@ def test_split_is_tried_again_even_after_one_trial_found_it_far_slower(tuner):
     trial = step_tuner.last_trial()
     assert set(trial) == {"split", "blas"} and min(trial, key=trial.get) == "split"
     assert modes[-30:].count("split") > 20  # the loop runs split again (retries aside)
+
+
+@needs_openblas
+def test_a_pause_ends_the_trial_and_the_next_steps_are_not_timed(tuner):
+    """NOTE [pauses]: a step PAUSE times the chosen median (the loop stopped for a while)
+    drops the trial under way, back to the chosen mode; the next WARM_STEPS steps start
+    no trial, though one is due, and then one starts."""
+    owner = _Optimizer()
+    seconds = {"split": 2.6e-3, "blas": 2.4e-3, "serial": 3.9e-3}
+    tuner(owner, seconds, 60)
+    assert step_tuner.current_mode() == "blas"
+    for _ in range(int(2 * RETRY / 2.4e-3)):  # step until the retry's trial starts
+        tuner(owner, seconds, 1)
+        if step_tuner._State.schedule:
+            break
+    assert step_tuner._State.schedule  # the trial is under way
+    tuner.clock.now += PAUSE * 2.4e-3 * 2  # the loop stops inside the trial
+    modes = tuner(owner, seconds, WARM_STEPS + 1)
+    assert modes == ["blas"] * (WARM_STEPS + 1)  # dropped, and no trial meanwhile
+    modes = tuner(owner, seconds, 3 * BLOCK)
+    assert "split" in modes  # then the due trial runs
 
 
 @needs_openblas

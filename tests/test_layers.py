@@ -12,7 +12,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1] / "ember"
 # own layer or lower-numbered ones.
 LAYERS = [
     ("ember._dtype", "ember._errors", "ember._format", "ember._threads", "ember._cpu_share",
-     "ember._malloc", "ember.backend"),
+     "ember._malloc", "ember._first_collection", "ember.backend"),
     ("ember.tensor", "ember.autograd", "ember.random", "ember.creation"),
     # autograd.functional (jacobian, hessian) is built on ops such as stack.
     ("ember.ops", "ember.autograd.functional"),

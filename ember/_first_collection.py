@@ -5,10 +5,10 @@ reach a quarter of those that survived it. The first training step imports Numba
 loads (or compiles) the kernels it calls: the process goes from about 30,000 objects to
 110,000, and the last full collection ran early in that step, before most of them
 existed. So a full collection comes due within the next hundred or so steps, and walks
-all of them: 47-63 ms in one step. Measured in fresh processes on the benchmark's workloads (150 steps after
-10): ``lenet``, ``resnet8`` and ``transformer`` each had one such pause, ``mlp`` and
-``lstm`` none; with one collection after the first step, none had any. PyTorch keeps its
-graph in C++ and had none. The first step costs hundreds of milliseconds anyway (kernels
+all of them: 47-63 ms in one step. Measured in fresh processes on the benchmark's
+workloads (150 steps after 10): ``lenet``, ``resnet8`` and ``transformer`` each had one
+such pause, ``mlp`` and ``lstm`` none; with one collection after the first step, none had
+any. PyTorch keeps its graph in C++ and had none. The first step costs hundreds of milliseconds anyway (kernels
 loaded from the disk cache, or compiled), so the collection is run there, once per
 process, unless the program turned the collector off (``gc.disable()``).
 """

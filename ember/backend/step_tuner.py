@@ -87,13 +87,15 @@ SERIAL_MARGIN = 1.1
 
 # NOTE [pauses]
 # A loop that pauses (evaluation, a checkpoint, waiting for data) comes back to cold
-# caches, sleeping threads and cores lent to others, and its first steps run slower in
-# every mode, more in some than in others; a trial due during the pause ran just then.
-# Traced on ``mlp`` stepped in bursts of 40 a second apart: the trials at the bursts'
-# starts timed split at 4.7-4.9 ms against blas's 4.7, so the loop stayed in blas at 4.2
-# ms a step while split took 2.7-3.4 in a process of its own in the bursts beside them.
-# So a step that took ``PAUSE`` times the chosen mode's median ends any trial under way,
-# and the next ``WARM_STEPS`` steps neither count nor start one.
+# caches, sleeping threads and cores lent to others, and its first steps run slower. A
+# trial that came due during the pause timed those steps, and the mode the loop ran in
+# leads the trial, so the pause counted against it. Traced on ``mlp`` stepped in bursts
+# of 40 a second apart: 32 of 59 bursts began with a trial. So a step that took ``PAUSE``
+# times the chosen mode's median ends any trial under way, and the next ``WARM_STEPS``
+# steps neither count nor start one (then 1 burst in 90 began with one). In that harness
+# the loop's step went from 0.949 to 0.933 of PyTorch's, within noise; in the phases where
+# OpenBLAS's threads run slow, the trials after the warm steps still timed split (4.3-5.5
+# ms) as slow as blas (4.0-5.1) where split took 2.9-3.2 in a process of its own.
 
 # NOTE [leaving serial soon]
 # The slow phase comes and goes within seconds: ``mlp`` run continuously for 8 s in one
@@ -199,8 +201,7 @@ def _paused():
 
 
 def _restart(threads):
-    _State.threads, _State.warm, _State.chosen = threads, 0, None
-    _State.resume = 0
+    _State.threads, _State.warm, _State.chosen, _State.resume = threads, 0, None, 0
     _State.schedule, _State.samples, _State.recent = [], None, []
     _State.retry, _State.slowness = RETRY, {}
     _apply("split")

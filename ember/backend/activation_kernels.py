@@ -69,7 +69,7 @@ def flat_float(x):
 def in_pieces(loop, *arrays):
     """``loop(*arrays)`` for 1-D arrays of one length, in pieces over ranges if large."""
     n = arrays[0].size
-    count = 1 if n < _SPLIT_SIZE else pieces(n, n, _SPLIT_SIZE)
+    count = pieces(n, n, _SPLIT_SIZE)
     if count == 1:
         loop(*arrays)
         return

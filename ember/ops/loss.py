@@ -374,7 +374,6 @@ def cross_entropy(input, target, weight=None, size_average=None,  # noqa: A002
         return _cross_entropy_prob(input, target, weight, ignore_index, reduction,
                                    label_smoothing)
     if weight is None and not label_smoothing and reduction != "none" \
-            and target._data.dtype.kind in "iu" \
             and plain_targets(input._data, target._data, ignore_index):
         return CrossEntropy.apply(input, axis=1, index=target._data, weight=None, valid=None,
                                   smoothing=0.0, class_weight=None, reduction=reduction,

@@ -79,9 +79,10 @@ def _softmax_rows(x, top, exps, sums, compiled):
 # ---- plain targets (NOTE [plain targets]) ------------------------------------------------
 
 def plain_targets(x, t, ignore_index):
-    """Whether every target of (N, C) logits ``x`` is a class (none ignored): then the
-    per-element weights are all 1 and the checks of ``_class_targets`` all pass."""
-    if x.ndim != 2 or t.shape != x.shape[:1] or not len(t) or not x.shape[1]:
+    """Whether every target of (N, C) logits ``x`` is an integer class (none ignored): then
+    the per-element weights are all 1 and the checks of ``_class_targets`` all pass."""
+    if (x.ndim != 2 or t.dtype.kind not in "iu" or t.shape != x.shape[:1] or not len(t)
+            or not x.shape[1]):
         return False
     classes = x.shape[1]
     if 0 <= ignore_index < classes:

@@ -59,6 +59,18 @@ def test_targets_out_of_range_or_ignored_leave_the_short_path(kernels):
     assert _loss_and_grad(x, np.array([0, 2, 1]))[2]
 
 
+def test_float_class_targets_are_not_plain():
+    """``plain_targets`` checks the targets' dtype itself: the eager op and the compiled
+    step's rule both ask it, and float class indices get the general op's error."""
+    from ember.ops.softmax_rows import plain_targets
+
+    x = np.zeros((3, 4), np.float32)
+    assert plain_targets(x, np.array([0, 2, 1]), -100)
+    assert not plain_targets(x, np.array([0.0, 2.0, 1.0]), -100)
+    with pytest.raises(RuntimeError, match="expected class indices of an integer dtype"):
+        EF.cross_entropy(ember.tensor(x), ember.tensor([0.0, 2.0, 1.0]))
+
+
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_non_finite_logits_give_torchs_values(kernels, bad):
     rng = np.random.default_rng(4)

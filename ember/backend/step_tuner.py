@@ -41,6 +41,8 @@ are tried again ``RETRY`` seconds later (the wait doubling up to ``LONGEST_RETRY
 a threaded choice holds, and staying ``RETRY`` while ``serial`` does, NOTE [leaving
 serial soon]); every mode is tried every ``FULL_EVERY`` seconds, and at once when the
 steps become ``DRIFT`` times slower than the trial measured or the thread count changes.
+None of these starts while the last trial's quiet time runs: trials take at most
+``TRIAL_SHARE`` of the loop's time, which matters on long steps (NOTE [long steps]).
 
 It follows ``ember.set_adaptive_threads``: with adaptation off (as in the tests), or at
 one thread, steps always run ``"split"``.
@@ -66,6 +68,7 @@ FULL_EVERY = 60.0  # seconds between trials of every mode
 DRIFT = 1.25  # steps this many times slower than the trial measured start a trial
 RECENT = 16  # steps whose median is compared with the trial's
 PAUSE = 10.0  # a step this many times the chosen mode's median is a pause (NOTE [pauses])
+TRIAL_SHARE = 0.25  # at most this share of the loop's time goes to trials (NOTE [long steps])
 HANDOVER = 2.0  # seconds without a step of the timed optimizer before another one is timed
 # "serial" is chosen only when its median beats the best threaded mode's by this factor.
 # The risks are not even: one thread leaves a core idle, so when the machine's phase turns
@@ -96,6 +99,24 @@ SERIAL_MARGIN = 1.1
 # the loop's step went from 0.949 to 0.933 of PyTorch's, within noise; in the phases where
 # OpenBLAS's threads run slow, the trials after the warm steps still timed split (4.3-5.5
 # ms) as slow as blas (4.0-5.1) where split took 2.9-3.2 in a process of its own.
+
+# NOTE [long steps]
+# A trial is a number of steps (up to ``BLOCKS * len(MODES) * BLOCK``), so it lasts as
+# long as they do: ~50 ms on ``mlp``, ~1 s on ``resnet8``. The waits between trials are
+# seconds, set for steps like mlp's. On ``resnet8``, with its modes measured within
+# ``GIVE_UP`` of each other (as noisy phases make them), the retries came 0.25-1 s apart
+# and each ran two thirds of its steps in blas and serial: a traced process spent 5 of its
+# first 9 s in trials, and the processes whose trials chose blas on noise ran 21-22
+# steps/s against 25-34 for the others. So a trial of ``d`` seconds is followed by
+# ``d * (1 / TRIAL_SHARE - 1)`` seconds in which no trial starts, retry, full or drift.
+# On mlp's steps (a trial of 45-80 ms) the quiet time is shorter than ``RETRY``, so only a
+# drift within ~0.2 s of a trial waits; on resnet8's it is ~3 s. Fresh processes of the
+# benchmark's protocol (10 + 150 steps), alternating with and without the rule, median
+# steps/s: ``resnet8`` 31.2 against 28.7 (12 pairs, paired ratio 1.067, with a share of
+# 0.2) and 28.9 against 29.0 (12 pairs, 1.02, this share); of those 24 processes without
+# the rule, 7 ran below 26 steps/s (the slowest 24.0), and 1 with it (25.5). ``lstm``,
+# whose other modes are far and not retried: 33.8 against 35.2 (10 pairs, 1.011). ``mlp``:
+# 348 against 381 (12 pairs, paired 1.03), its usual noise.
 
 # NOTE [leaving serial soon]
 # The slow phase comes and goes within seconds: ``mlp`` run continuously for 8 s in one
@@ -128,6 +149,8 @@ class _State:
     retry = RETRY  # the wait before the trial after next
     full_at = 0.0  # perf_counter() time of the next trial of every mode
     slowness = {}  # noqa: RUF012 - {mode: its median / the best's} when last measured
+    began = 0.0  # perf_counter() time the trial under way began
+    quiet_until = 0.0  # no trial starts before this perf_counter() time (NOTE [long steps])
 
 
 def serial():
@@ -203,7 +226,7 @@ def _paused():
 def _restart(threads):
     _State.threads, _State.warm, _State.chosen, _State.resume = threads, 0, None, 0
     _State.schedule, _State.samples, _State.recent = [], None, []
-    _State.retry, _State.slowness = RETRY, {}
+    _State.retry, _State.slowness, _State.quiet_until = RETRY, {}, 0.0
     _apply("split")
 
 
@@ -226,7 +249,7 @@ def _start_trial(now, full):
         return
     modes.sort(key=lambda m: m != _State.mode)  # the current mode first: no switch
     _State.schedule = [m for _ in range(BLOCKS) for m in modes for _ in range(BLOCK)]
-    _State.samples = {m: [] for m in modes}
+    _State.samples, _State.began = {m: [] for m in modes}, now
     _next_trial_step()
 
 
@@ -259,6 +282,7 @@ def _trial_step(seconds, now):
     state.retry = min(2 * state.retry, LONGEST_RETRY) if held else RETRY
     state.chosen, state.samples, state.recent = (mode, medians[mode]), None, []
     state.retry_at = now + state.retry
+    state.quiet_until = now + (now - state.began) * (1 / TRIAL_SHARE - 1)
     _apply(mode)
 
 
@@ -276,6 +300,8 @@ def _settled_step(seconds, now):
     state.recent.append(seconds)
     if len(state.recent) > RECENT:
         del state.recent[0]
+    if now < state.quiet_until:
+        return
     if len(state.recent) == RECENT and _median(state.recent) > DRIFT * state.chosen[1]:
         state.retry = RETRY
         _start_trial(now, full=True)

@@ -3,6 +3,8 @@ mode is given, so what the tuner chooses, how long it spends in a bad mode and w
 tries again are checked exactly. The modes' effects on the ops (``pieces``, the products'
 split, OpenBLAS's thread count) are checked on the real switches."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -18,6 +20,7 @@ from ember.backend.step_tuner import (
     RECENT,
     RETRY,
     SERIAL_MARGIN,
+    TRIAL_SHARE,
     WARM_STEPS,
 )
 from ember.ops import linalg
@@ -176,6 +179,30 @@ def test_split_is_tried_again_even_after_one_trial_found_it_far_slower(tuner):
     trial = step_tuner.last_trial()
     assert set(trial) == {"split", "blas"} and min(trial, key=trial.get) == "split"
     assert modes[-30:].count("split") > 20  # the loop runs split again (retries aside)
+
+
+@needs_openblas
+def test_trials_of_long_steps_take_a_bounded_share_of_the_time(tuner):
+    """NOTE [long steps]: steps of ~40 ms with every mode within GIVE_UP of the best make
+    each trial ~0.75 s, and waits of RETRY doubling would put ~40% of the first 10 s in
+    trials. After each trial no other starts for its length times 1 / TRIAL_SHARE - 1;
+    the retries still come."""
+    owner = _Optimizer()
+    seconds = {"split": 40e-3, "blas": 44e-3, "serial": 48e-3}
+    trials = []  # [start, end] clock times of each trial
+    while tuner.clock.now < 110.0:
+        step_tuner.tick(owner)
+        if step_tuner._State.samples is not None:
+            if not trials or trials[-1][1] is not None:
+                trials.append([tuner.clock.now, None])
+        elif trials and trials[-1][1] is None:
+            trials[-1][1] = tuner.clock.now
+        tuner.clock.now += seconds[step_tuner.current_mode()]
+    assert len(trials) >= 3
+    for (start, end), (following, _) in itertools.pairwise(trials):
+        assert 0.6 < end - start < 0.9
+        assert following - end >= (end - start) * (1 / TRIAL_SHARE - 1)
+    assert step_tuner._State.chosen[0] == "split"  # each trial chose it
 
 
 @needs_openblas

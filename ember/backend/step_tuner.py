@@ -41,8 +41,9 @@ are tried again ``RETRY`` seconds later (the wait doubling up to ``LONGEST_RETRY
 a threaded choice holds, and staying ``RETRY`` while ``serial`` does, NOTE [leaving
 serial soon]); every mode is tried every ``FULL_EVERY`` seconds, and at once when the
 steps become ``DRIFT`` times slower than the trial measured or the thread count changes.
-None of these starts while the last trial's quiet time runs: trials take at most
-``TRIAL_SHARE`` of the loop's time, which matters on long steps (NOTE [long steps]).
+No retry, full or drift trial starts in the quiet time after a trial, so that trials
+take at most ``TRIAL_SHARE`` of the loop's time, which matters on long steps (NOTE [long
+steps]); a change of the thread count still starts the tuning over.
 
 It follows ``ember.set_adaptive_threads``: with adaptation off (as in the tests), or at
 one thread, steps always run ``"split"``.

@@ -8,9 +8,10 @@ existed. So a full collection comes due within the next hundred or so steps, and
 all of them: 47-63 ms in one step. Measured in fresh processes on the benchmark's
 workloads (150 steps after 10): ``lenet``, ``resnet8`` and ``transformer`` each had one
 such pause, ``mlp`` and ``lstm`` none; with one collection after the first step, none had
-any. PyTorch keeps its graph in C++ and had none. The first step costs hundreds of milliseconds anyway (kernels
-loaded from the disk cache, or compiled), so the collection is run there, once per
-process, unless the program turned the collector off (``gc.disable()``).
+any. PyTorch keeps its graph in C++ and had none. The first step costs hundreds of
+milliseconds anyway (kernels loaded from the disk cache, or compiled), so the collection
+is run there, once per process, unless the program turned the collector off
+(``gc.disable()``).
 """
 
 import gc

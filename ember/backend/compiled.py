@@ -8,6 +8,14 @@ it in milliseconds. Without Numba, ``ready()`` is False and the op takes its Num
 Numba's cache entries are found by the function's name and its source file; a helper saw
 one served after only the decorator's options (``error_model``) changed. After changing
 a kernel's options, delete that module's ``__pycache__/<module>.<kernel>-*.nbi/.nbc``.
+
+NOTE [slices, not offsets]: Numba wraps negative indices, so an index it cannot prove
+non-negative, such as ``a[j + c]`` or ``a[start + j]`` with signed ints, gets a check in
+the loop, and LLVM then leaves the loop unvectorized. Index the inner loops by the bare
+loop counter over slices that start where the run starts (``a[c:]``, then ``[j]``).
+Measured (float32, one thread): an add over 984 values read and written at an offset ran
+13x slower than over slices (86 against 6.6 us for 100 passes); Winograd's input transform
+of 16x32x16x16 ran in 71 us against 174 us once its reads were sliced.
 """
 
 import importlib.util

@@ -42,7 +42,7 @@ def winograd(request, monkeypatch):
         previous = use_compiled_kernels(True)
         request.addfinalizer(lambda: use_compiled_kernels(previous))
     else:
-        for name in ("winograd_input", "winograd_output"):
+        for name in ("winograd_input", "winograd_output", "winograd_grad_output"):
             monkeypatch.setattr(_winograd, name, _AsPython(getattr(winograd_kernels, name)))
     monkeypatch.setattr(_winograd, "MIN_CHANNELS", 1)
     seen = {"conv": 0, "weight": 0}
